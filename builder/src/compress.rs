@@ -1,0 +1,330 @@
+//! Compression of the archive, and decompression of one segment of an image for the
+//! reader. Every choice here is about what the kernel's in-tree decompressors accept
+//! and about producing the same bytes on every build.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+
+use xz2::stream::{Action, Check, Status, Stream};
+
+/// liblzma's LZMA_PRESET_EXTREME (xz2 does not re-export lzma-sys' constant).
+const XZ_PRESET_EXTREME: u32 = 0x8000_0000;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Compression {
+    #[default]
+    Zstd,
+    Xz,
+    Gzip,
+    None,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompressError {
+    #[error("unknown compression {name:?} (valid: zstd, xz, gzip, none)")]
+    Unknown { name: String },
+    #[error("{compression} level {level} is out of range {}..={}", range.start(), range.end())]
+    BadLevel {
+        compression: Compression,
+        level: u32,
+        range: RangeInclusive<u32>,
+    },
+    #[error("{compression} encoder: {cause}")]
+    Encode { compression: Compression, cause: io::Error },
+    #[error("{compression} segment: {cause}")]
+    Decode { compression: Compression, cause: io::Error },
+}
+
+impl Compression {
+    pub const ALL: [Compression; 4] = [Compression::Zstd, Compression::Xz, Compression::Gzip, Compression::None];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+            Compression::Gzip => "gzip",
+            Compression::None => "none",
+        }
+    }
+
+    /// File name suffix after `.cpio`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Zstd => ".zst",
+            Compression::Xz => ".xz",
+            Compression::Gzip => ".gz",
+            Compression::None => "",
+        }
+    }
+
+    /// zstd 19 is the highest level without `--ultra`: ultra levels use windows up to
+    /// 128 MiB that the kernel must allocate at boot. xz 6 (used with "extreme") has
+    /// an 8 MiB dictionary; preset 9's 64 MiB would be vmalloc'ed by the kernel's
+    /// decoder for no gain on images of a few tens of MiB.
+    pub fn default_level(self) -> u32 {
+        match self {
+            Compression::Zstd => 19,
+            Compression::Xz => 6,
+            Compression::Gzip => 9,
+            Compression::None => 0,
+        }
+    }
+
+    pub fn level_range(self) -> RangeInclusive<u32> {
+        match self {
+            Compression::Zstd => 1..=19,
+            Compression::Xz | Compression::Gzip => 0..=9,
+            Compression::None => 0..=0,
+        }
+    }
+
+    /// What a segment starting with `buf` is: `Some(None)` for raw cpio.
+    pub fn detect(buf: &[u8]) -> Option<Compression> {
+        if buf.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Compression::Zstd)
+        } else if buf.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Some(Compression::Xz)
+        } else if buf.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if buf.starts_with(b"070701") || buf.starts_with(b"070702") {
+            Some(Compression::None)
+        } else {
+            None
+        }
+    }
+
+    fn check_level(self, level: Option<u32>) -> Result<u32, CompressError> {
+        // A level means nothing without compression; scripts that switch only
+        // `--compression` should not have to drop `--level` too.
+        if self == Compression::None {
+            return Ok(0);
+        }
+        let level = level.unwrap_or_else(|| self.default_level());
+        let range = self.level_range();
+        if range.contains(&level) {
+            Ok(level)
+        } else {
+            Err(CompressError::BadLevel {
+                compression: self,
+                level,
+                range,
+            })
+        }
+    }
+
+    /// Wraps `out` in an encoder. All encoders are single-threaded: zstd's
+    /// multithreaded mode cuts the input into jobs whose boundaries would make the
+    /// output depend on the worker count.
+    pub fn encoder<W: Write>(self, level: Option<u32>, out: W) -> Result<Encoder<W>, CompressError> {
+        let level = self.check_level(level)?;
+        let enc_err = |source| CompressError::Encode {
+            compression: self,
+            cause: source,
+        };
+        Ok(match self {
+            Compression::Zstd => {
+                let mut enc = zstd::stream::write::Encoder::new(out, level as i32).map_err(enc_err)?;
+                // Like the zstd CLI; the kernel's decoder verifies the XXH64 checksum.
+                enc.include_checksum(true).map_err(enc_err)?;
+                Encoder::Zstd(enc)
+            }
+            Compression::Xz => {
+                // The kernel's XZ decoder knows CRC32 only (and none); the default
+                // CRC64 makes it refuse the image.
+                let stream =
+                    Stream::new_easy_encoder(level | XZ_PRESET_EXTREME, Check::Crc32).map_err(|e| enc_err(e.into()))?;
+                Encoder::Xz(xz2::write::XzEncoder::new_stream(out, stream))
+            }
+            Compression::Gzip => {
+                // mtime 0 and a fixed OS byte (3 = Unix, as `gzip -n` on Linux): the
+                // header then depends on nothing but the data.
+                let enc = flate2::GzBuilder::new()
+                    .mtime(0)
+                    .operating_system(3)
+                    .write(out, flate2::Compression::new(level));
+                Encoder::Gzip(enc)
+            }
+            Compression::None => Encoder::Plain(out),
+        })
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Compression {
+    type Err = CompressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Compression::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| CompressError::Unknown { name: s.to_owned() })
+    }
+}
+
+/// A compressing writer; `finish` must be called to write the stream's end.
+pub enum Encoder<W: Write> {
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+    Xz(xz2::write::XzEncoder<W>),
+    Gzip(flate2::write::GzEncoder<W>),
+    Plain(W),
+}
+
+impl<W: Write> Encoder<W> {
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            Encoder::Zstd(e) => e.finish(),
+            Encoder::Xz(e) => e.finish(),
+            Encoder::Gzip(e) => e.finish(),
+            Encoder::Plain(mut w) => w.flush().map(|()| w),
+        }
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Encoder::Zstd(e) => e.write(buf),
+            Encoder::Xz(e) => e.write(buf),
+            Encoder::Gzip(e) => e.write(buf),
+            Encoder::Plain(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Encoder::Zstd(e) => e.flush(),
+            Encoder::Xz(e) => e.flush(),
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Plain(w) => w.flush(),
+        }
+    }
+}
+
+/// Compresses a buffer in one go (tests, small segments).
+pub fn compress(data: &[u8], c: Compression, level: Option<u32>) -> Result<Vec<u8>, CompressError> {
+    let err = |source| CompressError::Encode {
+        compression: c,
+        cause: source,
+    };
+    let mut enc = c.encoder(level, Vec::new())?;
+    enc.write_all(data).map_err(err)?;
+    enc.finish().map_err(err)
+}
+
+/// Decompresses the one compressed segment (zstd frame, xz stream or gzip member) at
+/// the start of `buf`, and says how many input bytes it used. Like the kernel, the
+/// caller then carries on with whatever follows: padding, raw cpio, another segment.
+pub fn decompress_one(buf: &[u8], c: Compression) -> Result<(Vec<u8>, usize), CompressError> {
+    let err = |source| CompressError::Decode {
+        compression: c,
+        cause: source,
+    };
+    match c {
+        Compression::Zstd => {
+            let len = zstd::zstd_safe::find_frame_compressed_size(buf).map_err(|code| {
+                err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    zstd::zstd_safe::get_error_name(code),
+                ))
+            })?;
+            let out = zstd::stream::decode_all(&buf[..len]).map_err(err)?;
+            Ok((out, len))
+        }
+        Compression::Xz => decompress_xz(buf).map_err(err),
+        Compression::Gzip => {
+            // The bufread decoder consumes exactly the member from the slice, so what
+            // is left in `rest` is what follows it.
+            let mut rest = buf;
+            let mut out = Vec::new();
+            flate2::bufread::GzDecoder::new(&mut rest)
+                .read_to_end(&mut out)
+                .map_err(err)?;
+            Ok((out, buf.len() - rest.len()))
+        }
+        Compression::None => Ok((buf.to_vec(), buf.len())),
+    }
+}
+
+/// One xz stream, driven by hand: xz2's readers either join concatenated streams or
+/// report data after the stream end as corruption.
+fn decompress_xz(buf: &[u8]) -> io::Result<(Vec<u8>, usize)> {
+    let mut stream = Stream::new_stream_decoder(u64::MAX, 0)?;
+    let mut out = Vec::with_capacity(buf.len().saturating_mul(4));
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(1 << 20);
+        }
+        let pos = stream.total_in() as usize;
+        let before = (pos, out.len());
+        let action = if pos == buf.len() { Action::Finish } else { Action::Run };
+        match stream.process_vec(&buf[pos..], &mut out, action)? {
+            Status::StreamEnd => return Ok((out, stream.total_in() as usize)),
+            _ if (stream.total_in() as usize, out.len()) == before && out.len() < out.capacity() => {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "xz stream ends early"))
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_print() {
+        for c in Compression::ALL {
+            assert_eq!(c.name().parse::<Compression>().unwrap(), c);
+            assert_eq!(c.to_string(), c.name());
+        }
+        let e = "lz4".parse::<Compression>().unwrap_err().to_string();
+        assert_eq!(e, "unknown compression \"lz4\" (valid: zstd, xz, gzip, none)");
+    }
+
+    #[test]
+    fn round_trip_each_with_trailing_data() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        for c in Compression::ALL {
+            let mut z = compress(&data, c, None).unwrap();
+            assert_eq!(Compression::detect(&z), (c != Compression::None).then_some(c));
+            let len = z.len();
+            z.extend_from_slice(&[0, 0, 0, 0]);
+            z.extend_from_slice(b"070701 rest");
+            if c == Compression::None {
+                continue;
+            }
+            let (back, used) = decompress_one(&z, c).unwrap();
+            assert_eq!(back, data, "{c}");
+            assert_eq!(used, len, "{c} consumed");
+        }
+    }
+
+    #[test]
+    fn same_input_same_bytes() {
+        let data = b"reproducible".repeat(1000);
+        for c in Compression::ALL {
+            assert_eq!(compress(&data, c, None).unwrap(), compress(&data, c, None).unwrap());
+        }
+    }
+
+    #[test]
+    fn levels_are_checked() {
+        let e = Compression::Zstd.encoder(Some(22), Vec::new()).err().unwrap();
+        assert_eq!(e.to_string(), "zstd level 22 is out of range 1..=19");
+        assert!(Compression::Xz.encoder(Some(9), Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn truncated_segment_is_an_error() {
+        let data = b"x".repeat(10_000);
+        for c in [Compression::Zstd, Compression::Xz, Compression::Gzip] {
+            let z = compress(&data, c, None).unwrap();
+            assert!(decompress_one(&z[..z.len() - 5], c).is_err(), "{c}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! zos-builder: packs a rootfs and the zos-init `/init` into a Zero-OS initramfs
+//! (cpio newc, optionally compressed), and lists images like `lsinitrd`.
+//!
+//! The library holds all logic; `main.rs` only parses arguments.
+
+pub mod compress;
+pub mod cpio;
+pub mod error;
+pub mod inspect;
+pub mod manifest;
+pub mod pack;
+pub mod rootfs;
+pub mod workspace;
+
+pub use compress::Compression;
+pub use error::{BuildError, InspectError};
+pub use pack::{build_image, ExtraEntry, ImageRequest, ImageSummary, Overlay};

@@ -1,0 +1,80 @@
+//! Building this workspace's static binaries (the init, the test probe) for the musl
+//! target: they run before any libc exists in the image.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CargoError {
+    #[error("run {cmd}: {cause}")]
+    Spawn { cmd: String, cause: std::io::Error },
+    #[error("{cmd} failed ({status}); pass a prebuilt binary instead (e.g. --init PATH)")]
+    Failed {
+        cmd: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("{cmd} succeeded but {} is missing", path.display())]
+    Missing { cmd: String, path: PathBuf },
+}
+
+/// The workspace root (this crate's parent directory).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `cargo build --release -p <package> --bin <bin> --target x86_64-unknown-linux-musl`,
+/// returning the binary's path. Adds the rustup target first when rustup is there
+/// (rust-toolchain.toml names it, but older rustups only honour that on install).
+pub fn build_musl(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
+    let workspace = root();
+    if let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(&workspace)
+        .output()
+    {
+        if out.status.success()
+            && !String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == MUSL_TARGET)
+        {
+            let _ = Command::new("rustup")
+                .args(["target", "add", MUSL_TARGET])
+                .current_dir(&workspace)
+                .status();
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let args = [
+        "build",
+        "--release",
+        "-p",
+        package,
+        "--bin",
+        bin,
+        "--target",
+        MUSL_TARGET,
+    ];
+    let cmd = format!("{} {}", cargo.to_string_lossy(), args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(&workspace)
+        .status()
+        .map_err(|cause| CargoError::Spawn {
+            cmd: cmd.clone(),
+            cause,
+        })?;
+    if !status.success() {
+        return Err(CargoError::Failed { cmd, status });
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        // cargo resolves a relative CARGO_TARGET_DIR against its working directory.
+        .map(|d| workspace.join(d))
+        .unwrap_or_else(|| workspace.join("target"));
+    let path = target_dir.join(MUSL_TARGET).join("release").join(bin);
+    if !path.is_file() {
+        return Err(CargoError::Missing { cmd, path });
+    }
+    Ok(path)
+}

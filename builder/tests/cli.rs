@@ -1,0 +1,280 @@
+//! Runs the `zos-builder` binary and checks its output against our reader and
+//! against the host's GNU cpio, zstd, xz and gzip.
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const SDE: &str = "1704067200"; // 2024-01-01 00:00 UTC
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zos-builder"));
+    c.env_remove("SOURCE_DATE_EPOCH");
+    c
+}
+
+fn run(args: &[&str], sde: bool) -> Output {
+    let mut c = bin();
+    if sde {
+        c.env("SOURCE_DATE_EPOCH", SDE);
+    }
+    c.args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn chmod(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A tiny rootfs and a fake /init under `dir`; returns (rootfs, init).
+fn fixture(dir: &Path) -> (PathBuf, PathBuf) {
+    let r = dir.join("rootfs");
+    fs::create_dir_all(r.join("bin")).unwrap();
+    fs::create_dir_all(r.join("etc")).unwrap();
+    fs::write(r.join("etc/hostname"), "zos\n").unwrap();
+    symlink("busybox", r.join("bin/sh")).unwrap();
+    chmod(&r.join("bin"), 0o755);
+    chmod(&r.join("etc"), 0o755);
+    chmod(&r.join("etc/hostname"), 0o644);
+    let init = dir.join("init-bin");
+    fs::write(&init, "INIT").unwrap();
+    (r, init)
+}
+
+fn build(dir: &Path, extra: &[&str]) -> (Output, PathBuf) {
+    let (r, init) = fixture(dir);
+    let out = dir.join("out/img");
+    let mut args = vec![
+        "build",
+        "--rootfs",
+        r.to_str().unwrap(),
+        "--init",
+        init.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--root-owned",
+    ];
+    args.extend_from_slice(extra);
+    (run(&args, true), out)
+}
+
+/// Pipes `input` through a host command and returns its stdout.
+fn host(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{cmd} {args:?} failed");
+    out.stdout
+}
+
+const LISTING: &str = "\
+drwxr-xr-x   0   0         0 2024-01-01 00:00 bin
+lrwxrwxrwx   0   0         7 2024-01-01 00:00 bin/sh -> busybox
+drwxr-xr-x   0   0         0 2024-01-01 00:00 dev
+crw-------   0   0       5,1 2024-01-01 00:00 dev/console
+drwxr-xr-x   0   0         0 2024-01-01 00:00 etc
+-rw-r--r--   0   0         4 2024-01-01 00:00 etc/hostname
+-rwxr-xr-x   0   0         4 2024-01-01 00:00 init
+drwxr-xr-x   0   0         0 2024-01-01 00:00 mnt
+drwxr-xr-x   0   0         0 2024-01-01 00:00 mnt/root
+drwxr-xr-x   0   0         0 2024-01-01 00:00 proc
+drwxr-xr-x   0   0         0 2024-01-01 00:00 sys
+";
+
+#[test]
+fn build_then_ls_small_image() {
+    let t = tempfile::tempdir().unwrap();
+    let (o, out) = build(t.path(), &["--compression", "none"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let size = fs::metadata(&out).unwrap().len();
+    assert_eq!(
+        stdout(&o),
+        format!("{}: 11 entries, {size} bytes cpio, {size} bytes none\n", out.display())
+    );
+    let ls = run(&["ls", out.to_str().unwrap()], false);
+    assert!(ls.status.success());
+    assert_eq!(stdout(&ls), LISTING);
+}
+
+#[test]
+fn every_compression_decodes_with_host_tools() {
+    let want_names: Vec<String> = LISTING
+        .lines()
+        .map(|l| l.split_whitespace().nth(6).unwrap().to_owned())
+        .collect();
+    for (comp, tool) in [("zstd", "zstd"), ("xz", "xz"), ("gzip", "gzip"), ("none", "")] {
+        let t = tempfile::tempdir().unwrap();
+        let (o, out) = build(t.path(), &["--compression", comp, "--level", "1"]);
+        assert!(o.status.success(), "{comp}: {}", stderr(&o));
+        let img = fs::read(&out).unwrap();
+        let cpio = if tool.is_empty() {
+            img.clone()
+        } else {
+            host(tool, &["-dc"], &img)
+        };
+        assert!(cpio.starts_with(b"070701"), "{comp}");
+        let listed = String::from_utf8(host("cpio", &["-it", "--quiet"], &cpio)).unwrap();
+        assert_eq!(listed.lines().collect::<Vec<_>>(), want_names, "{comp}: cpio -it");
+        // Our reader sees the same entries whatever the compression.
+        let ls = run(&["ls", out.to_str().unwrap()], false);
+        assert_eq!(stdout(&ls), LISTING, "{comp}: ls");
+    }
+}
+
+#[test]
+fn xz_uses_crc32() {
+    let t = tempfile::tempdir().unwrap();
+    let (o, out) = build(t.path(), &["--compression", "xz"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = Command::new("xz")
+        .args(["--robot", "--list"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(list.stdout).unwrap();
+    let file_line = text.lines().find(|l| l.starts_with("file\t")).unwrap();
+    // Column 6 of the `file` line is the check type.
+    assert_eq!(file_line.split('\t').nth(6), Some("CRC32"), "{text}");
+}
+
+#[test]
+fn reproducible_builds_in_different_dirs() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (oa, img_a) = build(a.path(), &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (ob, img_b) = build(b.path(), &[]);
+    assert!(oa.status.success() && ob.status.success());
+    let (a, b) = (fs::read(img_a).unwrap(), fs::read(img_b).unwrap());
+    assert!(a.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]), "zstd is the default");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn concatenated_images_are_listed_per_segment() {
+    let t = tempfile::tempdir().unwrap();
+    let (_, raw) = build(&t.path().join("a"), &["--compression", "none"]);
+    let (_, zst) = build(&t.path().join("b"), &["--compression", "zstd", "--level", "3"]);
+    let mut cat = fs::read(&raw).unwrap();
+    cat.extend_from_slice(&[0; 8]);
+    let zoff = cat.len();
+    cat.extend(fs::read(&zst).unwrap());
+    let both = t.path().join("both.img");
+    fs::write(&both, cat).unwrap();
+    let ls = run(&["ls", both.to_str().unwrap()], false);
+    assert!(ls.status.success(), "{}", stderr(&ls));
+    assert_eq!(
+        stdout(&ls),
+        format!("# segment at offset 0 (none)\n{LISTING}# segment at offset {zoff} (zstd)\n{LISTING}")
+    );
+}
+
+#[test]
+fn extra_file_with_mode_replaces_rootfs_file() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("hostname.new");
+    fs::write(&src, "node-1\n").unwrap();
+    let spec = format!("{}:/etc/hostname:600", src.display());
+    let (o, out) = build(t.path(), &["--compression", "none", "--file", &spec]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ls = stdout(&run(&["ls", out.to_str().unwrap()], false));
+    assert!(
+        ls.contains("\n-rw-------   0   0         7 2024-01-01 00:00 etc/hostname\n"),
+        "{ls}"
+    );
+}
+
+/// Each failure: exit code 1, one line on stderr naming the path, no output.
+fn assert_fails(o: &Output, want: &str, out: &Path) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert_eq!(stderr(o), format!("error: {want}\n"));
+    assert!(!out.exists(), "{} was created", out.display());
+}
+
+#[test]
+fn missing_rootfs() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("img");
+    let missing = t.path().join("nope");
+    let o = run(
+        &[
+            "build",
+            "--rootfs",
+            missing.to_str().unwrap(),
+            "--init",
+            "/bin/true",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        true,
+    );
+    let want = format!("rootfs {}: No such file or directory (os error 2)", missing.display());
+    assert_fails(&o, &want, &out);
+}
+
+#[test]
+fn unknown_compression() {
+    let t = tempfile::tempdir().unwrap();
+    let (o, out) = build(t.path(), &["--compression", "lz4"]);
+    assert_fails(&o, "unknown compression \"lz4\" (valid: zstd, xz, gzip, none)", &out);
+}
+
+#[test]
+fn socket_in_rootfs() {
+    let t = tempfile::tempdir().unwrap();
+    let sock = t.path().join("rootfs/etc/agent.sock");
+    fs::create_dir_all(sock.parent().unwrap()).unwrap();
+    let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let (o, out) = build(t.path(), &[]);
+    assert_fails(&o, &format!("cannot pack socket {}", sock.display()), &out);
+    assert!(!out.parent().unwrap().exists() || fs::read_dir(out.parent().unwrap()).unwrap().next().is_none());
+}
+
+#[test]
+fn unreadable_extra_file() {
+    let t = tempfile::tempdir().unwrap();
+    let (o, out) = build(t.path(), &["--file", "/nonexistent/cfg:/etc/cfg"]);
+    assert_fails(
+        &o,
+        "extra file /nonexistent/cfg: No such file or directory (os error 2)",
+        &out,
+    );
+}
+
+#[test]
+fn ls_missing_and_garbage_images() {
+    let t = tempfile::tempdir().unwrap();
+    let o = run(&["ls", "/nonexistent/img"], false);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: image /nonexistent/img: No such file or directory (os error 2)\n"
+    );
+    let junk = t.path().join("junk");
+    fs::write(&junk, "not an image").unwrap();
+    let o = run(&["ls", junk.to_str().unwrap()], false);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: image {}: offset 0: unrecognised data (not cpio, zstd, xz or gzip)\n",
+            junk.display()
+        )
+    );
+}

@@ -1,0 +1,302 @@
+//! The kernel command line, parsed without side effects into [`Flags`].
+//!
+//! Tokenising follows the kernel's own `next_arg()`: words split on whitespace outside
+//! double quotes, and the quotes around a whole word or around a value are dropped.
+//! Words after a lone `--` belong to init's argv, not to us. Only `init=` and the
+//! `zos.*` / `rd.*` flags below are ours; every other word (`zos-debug`, `runmode=`,
+//! `console=`...) passes through untouched. A malformed or unknown flag of ours is
+//! recorded in `Flags::problems`, reported once, and ignored: a bad cmdline never
+//! stops the boot.
+
+use crate::config::{parse_bool, valid_size, EmergencyAction, LogLevel, LogTargets};
+use crate::stage::Stage;
+
+/// What the kernel command line asks of the init. `None`: keep the config's value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Flags {
+    /// `init=/path`: the handover target (the kernel's own spelling).
+    pub init: Option<String>,
+    /// `zos.tmpfs=SIZE`: size of the new-root tmpfs (`1536M`, `2G`, `50%`).
+    pub tmpfs_size: Option<String>,
+    /// `zos.emergency=` / `rd.emergency=`: shell, reboot or poweroff.
+    pub emergency: Option<EmergencyAction>,
+    /// `zos.copy+=/a,/b`: more top-level paths to copy.
+    pub copy_add: Vec<String>,
+    /// `zos.copy-=/a,/b`: paths not to copy.
+    pub copy_exclude: Vec<String>,
+    /// `zos.free=0|1`: copy-and-free on or off.
+    pub free_source: Option<bool>,
+    /// `zos.log=quiet|info|debug` (`rd.debug` = debug, `quiet` stays the kernel's).
+    pub log_level: Option<LogLevel>,
+    /// `zos.log_to=console|kmsg|both`.
+    pub log_targets: Option<LogTargets>,
+    /// `zos.break=STAGE[,STAGE]` / `rd.break[=STAGE]`: a shell before these stages.
+    pub break_before: Vec<Stage>,
+    /// Malformed or unknown flags of ours, each described once.
+    pub problems: Vec<String>,
+}
+
+/// Split a command line into words as the kernel does.
+pub fn tokenize(cmdline: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut has_word = false;
+    for c in cmdline.chars() {
+        match c {
+            '"' => {
+                in_quote = !in_quote;
+                has_word = true;
+            }
+            c if c.is_whitespace() && !in_quote => {
+                if has_word {
+                    words.push(std::mem::take(&mut cur));
+                    has_word = false;
+                }
+            }
+            // NUL cannot reach us from the kernel, but a garbage file might hold one.
+            '\0' => {}
+            c => {
+                cur.push(c);
+                has_word = true;
+            }
+        }
+    }
+    if has_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// Parse the kernel command line. Never fails: problems are collected, not raised.
+pub fn parse(cmdline: &str) -> Flags {
+    let mut flags = Flags::default();
+    for word in tokenize(cmdline) {
+        if word == "--" {
+            break; // the rest is argv for init, not parameters
+        }
+        let (key, value) = match word.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (word.as_str(), None),
+        };
+        apply(&mut flags, key, value);
+    }
+    flags
+}
+
+fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
+    let problem = match (key, value) {
+        ("init", Some(v)) => set_path(&mut flags.init, v),
+        ("zos.tmpfs", Some(v)) if valid_size(v) => {
+            flags.tmpfs_size = Some(v.to_string());
+            None
+        }
+        ("zos.tmpfs", Some(v)) => Some(format!("zos.tmpfs={v}: not a size (e.g. 1536M, 2G, 50%)")),
+        ("zos.emergency" | "rd.emergency", Some(v)) => match v.parse() {
+            Ok(a) => {
+                flags.emergency = Some(a);
+                None
+            }
+            Err(e) => Some(format!("{key}={v}: {e}")),
+        },
+        ("zos.copy+", Some(v)) => push_paths(&mut flags.copy_add, key, v),
+        ("zos.copy-", Some(v)) => push_paths(&mut flags.copy_exclude, key, v),
+        ("zos.free", Some(v)) => match parse_bool(v) {
+            Some(b) => {
+                flags.free_source = Some(b);
+                None
+            }
+            None => Some(format!("zos.free={v}: expected 0 or 1")),
+        },
+        ("zos.log", Some(v)) => match v.parse() {
+            Ok(l) => {
+                flags.log_level = Some(l);
+                None
+            }
+            Err(e) => Some(format!("zos.log={v}: {e}")),
+        },
+        ("rd.debug", None) => {
+            flags.log_level = Some(LogLevel::Debug);
+            None
+        }
+        ("zos.log_to", Some(v)) => match v.parse() {
+            Ok(t) => {
+                flags.log_targets = Some(t);
+                None
+            }
+            Err(e) => Some(format!("zos.log_to={v}: {e}")),
+        },
+        // dracut: a bare rd.break stops at the very end, before switch_root.
+        ("rd.break", None) => {
+            flags.break_before.push(Stage::Switch);
+            None
+        }
+        ("zos.break" | "rd.break", Some(v)) => push_stages(&mut flags.break_before, key, v),
+        (k, _) if k.starts_with("zos.") => Some(format!("{}: unknown or malformed flag, ignored", show(key, value))),
+        ("init", None) => Some("init: needs a path (init=/sbin/zinit)".to_string()),
+        _ => None, // not ours: pass through untouched
+    };
+    if let Some(p) = problem {
+        if !flags.problems.contains(&p) {
+            flags.problems.push(p);
+        }
+    }
+}
+
+fn show(key: &str, value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("{key}={v}"),
+        None => key.to_string(),
+    }
+}
+
+fn set_path(slot: &mut Option<String>, v: &str) -> Option<String> {
+    if v.starts_with('/') && !v.contains('\0') {
+        *slot = Some(v.to_string());
+        None
+    } else {
+        Some(format!("init={v}: must be an absolute path"))
+    }
+}
+
+fn push_paths(list: &mut Vec<String>, key: &str, v: &str) -> Option<String> {
+    let mut bad = Vec::new();
+    for p in v.split(',').filter(|p| !p.is_empty()) {
+        if p.starts_with('/') && !p.split('/').any(|c| c == "..") {
+            list.push(p.to_string());
+        } else {
+            bad.push(p);
+        }
+    }
+    (!bad.is_empty()).then(|| format!("{key}={v}: not absolute paths: {}", bad.join(",")))
+}
+
+fn push_stages(list: &mut Vec<Stage>, key: &str, v: &str) -> Option<String> {
+    let mut bad = Vec::new();
+    for name in v.split(',').filter(|n| !n.is_empty()) {
+        // dracut's stage names map onto ours where the meaning is the same.
+        let stage = match name {
+            "pre-mount" | "premount" => Some(Stage::Copy),
+            "pre-pivot" | "cleanup" => Some(Stage::Switch),
+            "pre-udev" | "pre-trigger" => Some(Stage::Hardware),
+            n => Stage::parse(n),
+        };
+        match stage {
+            Some(s) if !list.contains(&s) => list.push(s),
+            Some(_) => {}
+            None => bad.push(name),
+        }
+    }
+    let names: Vec<_> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+    (!bad.is_empty()).then(|| {
+        format!(
+            "{key}={v}: unknown stage {} (stages: {})",
+            bad.join(","),
+            names.join(" ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizes_like_the_kernel() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("  a  b\tc\n", &["a", "b", "c"]),
+            (r#"x="a b" y"#, &["x=a b", "y"]),
+            (r#""x=a b" y"#, &["x=a b", "y"]),
+            (r#"x="unterminated rest"#, &["x=unterminated rest"]),
+            (r#"a="" b"#, &["a=", "b"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(tokenize(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn reads_our_flags() {
+        let f = parse("console=ttyS0 init=/bin/sh zos.tmpfs=2G zos.emergency=poweroff zos.free=0 zos.log=debug zos.log_to=kmsg zos.copy+=/opt,/srv zos.copy-=/var/cache zos.break=copy,switch");
+        assert_eq!(f.init.as_deref(), Some("/bin/sh"));
+        assert_eq!(f.tmpfs_size.as_deref(), Some("2G"));
+        assert_eq!(f.emergency, Some(EmergencyAction::Poweroff));
+        assert_eq!(f.free_source, Some(false));
+        assert_eq!(f.log_level, Some(LogLevel::Debug));
+        assert_eq!(
+            f.log_targets,
+            Some(LogTargets {
+                console: false,
+                kmsg: true
+            })
+        );
+        assert_eq!(f.copy_add, vec!["/opt", "/srv"]);
+        assert_eq!(f.copy_exclude, vec!["/var/cache"]);
+        assert_eq!(f.break_before, vec![Stage::Copy, Stage::Switch]);
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+    }
+
+    #[test]
+    fn dracut_spellings() {
+        let f = parse("rd.break rd.debug rd.emergency=reboot");
+        assert_eq!(f.break_before, vec![Stage::Switch]);
+        assert_eq!(f.log_level, Some(LogLevel::Debug));
+        assert_eq!(f.emergency, Some(EmergencyAction::Reboot));
+        assert_eq!(parse("rd.break=pre-mount").break_before, vec![Stage::Copy]);
+    }
+
+    #[test]
+    fn zero_os_flags_pass_through() {
+        let f = parse("zos-debug zos-debug-vm runmode=dev version=v3 farmer_id=42 disable-gpu quiet");
+        assert_eq!(f, Flags::default());
+    }
+
+    #[test]
+    fn bad_flags_are_reported_once_and_ignored() {
+        let f = parse("zos.tmpfs=lots zos.tmpfs=lots zos.emergency=dance zos.nope=1 zos.free=maybe init=relative zos.break=nowhere zos.copy+=rel,/ok");
+        assert_eq!(f.tmpfs_size, None);
+        assert_eq!(f.emergency, None);
+        assert_eq!(f.init, None);
+        assert_eq!(f.copy_add, vec!["/ok"]);
+        assert_eq!(f.problems.len(), 7, "{:#?}", f.problems);
+        assert!(f.problems[0].contains("zos.tmpfs=lots"));
+        assert!(f.problems.iter().any(|p| p.contains("zos.nope=1")));
+        assert!(f.problems.iter().any(|p| p.contains("unknown stage nowhere")));
+    }
+
+    #[test]
+    fn args_after_dashes_are_not_ours() {
+        assert_eq!(parse("-- zos.tmpfs=1G").tmpfs_size, None);
+    }
+
+    #[test]
+    fn garbage_4k_cmdline_never_panics() {
+        // Odd quoting, control bytes, long words, non-ASCII: the parser must cope.
+        let mut s = String::new();
+        let pieces = [
+            "\"",
+            "=",
+            "zos.",
+            "zos.tmpfs=",
+            "\u{7f}",
+            "é",
+            " ",
+            "rd.break=",
+            ",",
+            "\t",
+            "init=",
+            "--x",
+            "\0",
+        ];
+        let mut x: u32 = 12345;
+        while s.len() < 4096 {
+            x = x.wrapping_mul(1103515245).wrapping_add(12345);
+            s.push_str(pieces[(x >> 16) as usize % pieces.len()]);
+        }
+        let f = parse(&s);
+        assert!(f.problems.len() < 4096);
+        let long = format!("zos.tmpfs={} init=/sbin/zinit", "9".repeat(5000));
+        assert_eq!(parse(&long).init.as_deref(), Some("/sbin/zinit"));
+    }
+}

@@ -1,0 +1,365 @@
+//! The init's configuration: defaults that reproduce the shell /init exactly, overridden
+//! by `/etc/zos-init.conf` in the image (written by the builder), then by the kernel
+//! command line ([`crate::cmdline::Flags`]).
+//!
+//! The file is `key = value` lines, `#` comments; lists are space-separated. It is kept
+//! this simple on purpose: parsing it needs no dependency in a binary that must stay
+//! under 1 MB, and the builder renders the same type with [`Config::render`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::cmdline::Flags;
+
+/// Where the builder puts the config file in the image.
+pub const CONFIG_PATH: &str = "/etc/zos-init.conf";
+
+/// The PATH every process after the init inherits (zinit units use bare names).
+pub const HANDOVER_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What to do when the boot fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmergencyAction {
+    /// A shell on the console (if the image has one), then reboot when it exits.
+    Shell,
+    Reboot,
+    Poweroff,
+}
+
+impl FromStr for EmergencyAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "shell" => Ok(Self::Shell),
+            "reboot" => Ok(Self::Reboot),
+            "poweroff" | "halt" => Ok(Self::Poweroff),
+            _ => Err("expected shell, reboot or poweroff".into()),
+        }
+    }
+}
+
+impl fmt::Display for EmergencyAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Shell => "shell",
+            Self::Reboot => "reboot",
+            Self::Poweroff => "poweroff",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Errors, warnings and the one closing line.
+    Quiet,
+    Info,
+    Debug,
+}
+
+impl FromStr for LogLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "quiet" => Ok(Self::Quiet),
+            "info" => Ok(Self::Info),
+            "debug" => Ok(Self::Debug),
+            _ => Err("expected quiet, info or debug".into()),
+        }
+    }
+}
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogTargets {
+    pub console: bool,
+    pub kmsg: bool,
+}
+
+impl FromStr for LogTargets {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "console" => Ok(Self {
+                console: true,
+                kmsg: false,
+            }),
+            "kmsg" => Ok(Self {
+                console: false,
+                kmsg: true,
+            }),
+            "both" => Ok(Self {
+                console: true,
+                kmsg: true,
+            }),
+            _ => Err("expected console, kmsg or both".into()),
+        }
+    }
+}
+
+/// Everything the plan is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Mount point of the new root's tmpfs.
+    pub new_root: String,
+    /// `size=` of that tmpfs.
+    pub tmpfs_size: String,
+    /// Top-level paths copied into the new root (`*` globs the last component).
+    pub copy: Vec<String>,
+    /// Paths never copied (besides /init, /init-debug and the mount points).
+    pub exclude: Vec<String>,
+    /// Remove each source file once copied, so peak RAM holds one copy, not two.
+    pub free_source: bool,
+    /// The program exec'd after switch_root, and its argv (argv[0] included).
+    pub handover: String,
+    pub handover_args: Vec<String>,
+    pub emergency: EmergencyAction,
+    /// Allow the emergency/break shell at all (a release image may forbid it).
+    pub allow_shell: bool,
+    pub shell: String,
+    pub log_level: LogLevel,
+    pub log_targets: LogTargets,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            new_root: "/mnt/root".into(),
+            tmpfs_size: "1536M".into(),
+            copy: [
+                "/bin", "/etc", "/lib*", "/usr", "/root", "/tmp", "/sbin", "/var", "/run",
+            ]
+            .map(String::from)
+            .to_vec(),
+            exclude: Vec::new(),
+            free_source: true,
+            handover: "/sbin/zinit".into(),
+            handover_args: vec!["init".into()],
+            emergency: EmergencyAction::Shell,
+            allow_shell: true,
+            shell: "/bin/sh".into(),
+            log_level: LogLevel::Info,
+            log_targets: LogTargets {
+                console: true,
+                kmsg: true,
+            },
+        }
+    }
+}
+
+/// A line of the config file that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: {why}")]
+pub struct ConfigError {
+    pub path: String,
+    pub line: usize,
+    pub why: String,
+}
+
+impl Config {
+    /// Parse a config file over the defaults. Errors name the line; the caller decides
+    /// whether a bad line is fatal (the init logs it and keeps the default).
+    pub fn parse(text: &str, path: &str) -> (Config, Vec<ConfigError>) {
+        let mut cfg = Config::default();
+        let mut errors = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let err = |why: String| ConfigError {
+                path: path.to_string(),
+                line: i + 1,
+                why,
+            };
+            let Some((key, value)) = line.split_once('=') else {
+                errors.push(err(format!("expected `key = value`, got `{line}`")));
+                continue;
+            };
+            if let Err(why) = cfg.set(key.trim(), value.trim()) {
+                errors.push(err(why));
+            }
+        }
+        (cfg, errors)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let list = || value.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let bool_of = || parse_bool(value).ok_or_else(|| format!("{key}: expected yes or no, got `{value}`"));
+        match key {
+            "new_root" => self.new_root = absolute(key, value)?,
+            "tmpfs_size" if valid_size(value) => self.tmpfs_size = value.into(),
+            "tmpfs_size" => return Err(format!("tmpfs_size: `{value}` is not a size (1536M, 2G, 50%)")),
+            "copy" => self.copy = list(),
+            "exclude" => self.exclude = list(),
+            "free_source" => self.free_source = bool_of()?,
+            "handover" => self.handover = absolute(key, value)?,
+            "handover_args" => self.handover_args = list(),
+            "emergency" => self.emergency = value.parse().map_err(|e| format!("emergency: {e}"))?,
+            "allow_shell" => self.allow_shell = bool_of()?,
+            "shell" => self.shell = absolute(key, value)?,
+            "log_level" => self.log_level = value.parse().map_err(|e| format!("log_level: {e}"))?,
+            "log_to" => self.log_targets = value.parse().map_err(|e| format!("log_to: {e}"))?,
+            _ => return Err(format!("unknown key `{key}`")),
+        }
+        Ok(())
+    }
+
+    /// The file the builder writes; `parse(render())` gives the same config back.
+    pub fn render(&self) -> String {
+        let targets = match (self.log_targets.console, self.log_targets.kmsg) {
+            (true, false) => "console",
+            (false, true) => "kmsg",
+            _ => "both",
+        };
+        let level = match self.log_level {
+            LogLevel::Quiet => "quiet",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        };
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        format!(
+            "# zos-init configuration (docs/INIT.md). The kernel cmdline overrides it.\n\
+             new_root = {}\ntmpfs_size = {}\ncopy = {}\nexclude = {}\nfree_source = {}\n\
+             handover = {}\nhandover_args = {}\nemergency = {}\nallow_shell = {}\nshell = {}\n\
+             log_level = {}\nlog_to = {}\n",
+            self.new_root,
+            self.tmpfs_size,
+            self.copy.join(" "),
+            self.exclude.join(" "),
+            yn(self.free_source),
+            self.handover,
+            self.handover_args.join(" "),
+            self.emergency,
+            yn(self.allow_shell),
+            self.shell,
+            level,
+            targets,
+        )
+    }
+
+    /// The config with the kernel command line applied on top.
+    pub fn with_flags(mut self, flags: &Flags) -> Config {
+        if let Some(init) = &flags.init {
+            self.handover = init.clone();
+        }
+        if let Some(size) = &flags.tmpfs_size {
+            self.tmpfs_size = size.clone();
+        }
+        if let Some(a) = flags.emergency {
+            self.emergency = a;
+        }
+        if let Some(f) = flags.free_source {
+            self.free_source = f;
+        }
+        if let Some(l) = flags.log_level {
+            self.log_level = l;
+        }
+        if let Some(t) = flags.log_targets {
+            self.log_targets = t;
+        }
+        for p in &flags.copy_add {
+            if !self.copy.contains(p) {
+                self.copy.push(p.clone());
+            }
+        }
+        self.exclude.extend(flags.copy_exclude.iter().cloned());
+        self
+    }
+}
+
+fn absolute(key: &str, value: &str) -> Result<String, String> {
+    if value.starts_with('/') {
+        Ok(value.to_string())
+    } else {
+        Err(format!("{key}: `{value}` must be an absolute path"))
+    }
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "yes" | "true" | "on" => Some(true),
+        "0" | "no" | "false" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A tmpfs `size=`: digits with an optional k/m/g/t suffix, or a percentage of RAM.
+pub fn valid_size(v: &str) -> bool {
+    let digits = v.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', 't', 'T', '%']);
+    let suffix_len = v.len() - digits.len();
+    !digits.is_empty() && suffix_len <= 1 && digits.len() <= 19 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_shell_init() {
+        let c = Config::default();
+        assert_eq!(c.tmpfs_size, "1536M");
+        assert_eq!(c.new_root, "/mnt/root");
+        assert_eq!(c.copy.join(" "), "/bin /etc /lib* /usr /root /tmp /sbin /var /run");
+        assert_eq!(
+            (c.handover.as_str(), c.handover_args.join(" ")),
+            ("/sbin/zinit", "init".to_string())
+        );
+    }
+
+    #[test]
+    fn render_parse_round_trip() {
+        let c = Config {
+            tmpfs_size: "2G".into(),
+            exclude: vec!["/var/cache".into()],
+            handover: "/sbin/zinit-pid1".into(),
+            handover_args: vec![],
+            emergency: EmergencyAction::Reboot,
+            allow_shell: false,
+            log_targets: LogTargets {
+                console: true,
+                kmsg: false,
+            },
+            ..Default::default()
+        };
+        let (back, errs) = Config::parse(&c.render(), "t");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn bad_lines_name_file_and_line_and_keep_defaults() {
+        let (c, errs) = Config::parse(
+            "tmpfs_size = big\n# fine\nbogus\nwhat = 1\nhandover = zinit\n",
+            "/etc/zos-init.conf",
+        );
+        assert_eq!(c, Config::default());
+        let msgs: Vec<_> = errs.iter().map(|e| e.to_string()).collect();
+        assert_eq!(msgs.len(), 4);
+        assert!(msgs[0].starts_with("/etc/zos-init.conf:1: tmpfs_size"));
+        assert!(msgs[1].starts_with("/etc/zos-init.conf:3: expected"));
+        assert!(msgs[2].contains(":4: unknown key `what`"));
+        assert!(msgs[3].contains(":5: handover"));
+    }
+
+    #[test]
+    fn flags_override_config() {
+        let flags = crate::cmdline::parse("init=/bin/sh zos.tmpfs=64M zos.copy+=/opt,/bin zos.copy-=/tmp");
+        let c = Config::default().with_flags(&flags);
+        assert_eq!(c.handover, "/bin/sh");
+        assert_eq!(c.handover_args, vec!["init"]);
+        assert_eq!(c.tmpfs_size, "64M");
+        assert_eq!(c.copy.last().map(String::as_str), Some("/opt"));
+        assert_eq!(c.copy.iter().filter(|p| *p == "/bin").count(), 1);
+        assert_eq!(c.exclude, vec!["/tmp"]);
+    }
+
+    #[test]
+    fn sizes() {
+        for ok in ["1536M", "2G", "50%", "4096", "1k", "1T"] {
+            assert!(valid_size(ok), "{ok}");
+        }
+        for bad in ["", "M", "1.5G", "12MM", "-1", "big", "1 G", "99999999999999999999G"] {
+            assert!(!valid_size(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! zos-init: the PID-1 `/init` of the Zero-OS initramfs.
+//!
+//! The boot is a plan made from defaults, the image's config file and the kernel
+//! command line ([`plan::build`], pure), then acted out step by step through the
+//! syscall seam ([`sys::Sys`]) by [`run::run`]. Any failure goes to [`emergency`].
+
+pub mod cmdline;
+pub mod config;
+pub mod copy;
+pub mod emergency;
+pub mod error;
+pub mod fit;
+pub mod log;
+pub mod plan;
+pub mod run;
+pub mod stage;
+pub mod switch_root;
+pub mod sys;
+pub mod table;

@@ -1,0 +1,65 @@
+//! PID 1 of the Zero-OS initramfs. The boot on one screen: read the inputs, plan,
+//! act; any error, and any panic, ends in the emergency path. Never returns.
+
+use std::path::Path;
+
+use zos_init::config::{Config, CONFIG_PATH};
+use zos_init::sys::{linux::LinuxSys, Sys};
+use zos_init::{cmdline, emergency, log, plan, run::Runner, stage::Stage, table};
+
+fn main() {
+    let started = log::since_boot();
+    let sys = LinuxSys;
+    std::panic::set_hook(Box::new(|info| {
+        // panic=abort: the hook is the last code that runs, so it never returns.
+        emergency::halt(&LinuxSys, &format!("init panicked: {info}"));
+    }));
+    log::info(&format!(
+        "zos-init {} starting as pid {}",
+        env!("CARGO_PKG_VERSION"),
+        sys.pid()
+    ));
+    let failure = match boot(&sys, started) {
+        Ok(()) => "the handover target returned control to the init".to_string(),
+        Err(e) => e,
+    };
+    emergency::halt(&sys, &failure)
+}
+
+/// Everything up to the exec; only an error comes back.
+fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
+    // proc first, in the shell /init's order: the cmdline and meminfo live there.
+    let proc = table::proc_row();
+    sys.mount(&proc)
+        .map_err(|e| format!("stage {}: mount -t proc proc /proc: {e}", Stage::Mounts))?;
+    let cmdline = sys.read_to_string(Path::new("/proc/cmdline")).unwrap_or_else(|e| {
+        log::warn(&format!("mounts: {e}; booting with the image's config only"));
+        String::new()
+    });
+    let flags = cmdline::parse(&cmdline);
+    let cfg = load_config(sys).with_flags(&flags);
+    log::configure(cfg.log_level, cfg.log_targets);
+    emergency::set(emergency::Settings::from_config(&cfg));
+    for p in &flags.problems {
+        log::warn(&format!("cmdline: {p}"));
+    }
+    let plan = plan::build(&cfg, &flags.break_before);
+    Runner::new(sys, &cfg, started).run(&plan).map_err(|e| e.to_string())
+}
+
+/// The image's config over the defaults; a bad line is reported and skipped.
+fn load_config(sys: &dyn Sys) -> Config {
+    match sys.read_to_string(Path::new(CONFIG_PATH)) {
+        Ok(text) => {
+            let (cfg, errors) = Config::parse(&text, CONFIG_PATH);
+            for e in errors {
+                log::warn(&format!("config: {e} (line ignored)"));
+            }
+            cfg
+        }
+        Err(_) => {
+            log::debug(&format!("config: no {CONFIG_PATH}: the shell /init's defaults"));
+            Config::default()
+        }
+    }
+}

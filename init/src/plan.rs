@@ -1,0 +1,224 @@
+//! Plan, then act: config + kernel cmdline -> the ordered list of steps. Pure: nothing
+//! here touches the system, so the whole boot order is unit-tested.
+
+use std::fmt;
+
+use crate::config::{Config, HANDOVER_PATH};
+use crate::copy::CopySpec;
+use crate::stage::Stage;
+use crate::table::{self, MountRow};
+
+/// One thing the init does. Its `Display` is the shell line an operator would type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A shell on the console before a stage (`zos.break=`); the boot goes on when it exits.
+    Break(Stage),
+    Mount(MountRow),
+    Mkdir(String),
+    /// Reopen stdin/stdout/stderr on /dev/console if the kernel found none at start.
+    Console,
+    /// Refuse to copy a rootfs that cannot fit the tmpfs or the free RAM.
+    FitCheck {
+        dst: String,
+        spec: CopySpec,
+    },
+    Copy {
+        dst: String,
+        spec: CopySpec,
+    },
+    /// A slot a later stage fills (coldplug, module tiers, debug injection).
+    Hook(Stage),
+    Umount(String),
+    SwitchRoot {
+        new_root: String,
+        target: String,
+        argv: Vec<String>,
+        env_path: String,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Break(s) => write!(f, "shell (break before {s})"),
+            Step::Mount(m) if m.data.is_empty() => {
+                write!(f, "mount -t {} {} {}", m.fstype, m.source, m.target)
+            }
+            Step::Mount(m) => write!(f, "mount -t {} -o {} {} {}", m.fstype, m.data, m.source, m.target),
+            Step::Mkdir(p) => write!(f, "mkdir -p {p}"),
+            Step::Console => f.write_str("reopen stdio on /dev/console"),
+            Step::FitCheck { dst, .. } => write!(f, "check the rootfs fits {dst}"),
+            Step::Copy { dst, spec } => {
+                write!(f, "cp -a {} {dst}", spec.patterns.join(" "))?;
+                if spec.free_source {
+                    f.write_str(" (freeing each source)")?;
+                }
+                Ok(())
+            }
+            Step::Hook(s) => write!(f, "{s} (nothing to do yet)"),
+            Step::Umount(p) => write!(f, "umount {p}"),
+            Step::SwitchRoot {
+                new_root, target, argv, ..
+            } => {
+                write!(f, "switch_root {new_root} {target}")?;
+                for a in argv.iter().skip(1) {
+                    write!(f, " {a}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A step and the stage it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub stage: Stage,
+    pub step: Step,
+}
+
+/// The steps after proc is mounted and the inputs are read. `breaks` are the stages
+/// to stop before (from the cmdline).
+pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
+    let root = cfg.new_root.trim_end_matches('/');
+    let root = if root.is_empty() { "/" } else { root };
+    let spec = CopySpec {
+        patterns: cfg.copy.clone(),
+        exclude: exclude_list(cfg),
+        free_source: cfg.free_source,
+    };
+    let mut argv = vec![cfg.handover.clone()];
+    argv.extend(cfg.handover_args.iter().cloned());
+
+    let mut out = Vec::new();
+    for stage in Stage::ALL {
+        if breaks.contains(&stage) {
+            out.push(Planned {
+                stage,
+                step: Step::Break(stage),
+            });
+        }
+        let steps: Vec<Step> = match stage {
+            Stage::Mounts => {
+                let mut v: Vec<Step> = table::initramfs_rows(root, &cfg.tmpfs_size)
+                    .into_iter()
+                    .map(Step::Mount)
+                    .collect();
+                v.push(Step::Console);
+                v
+            }
+            Stage::Copy => vec![
+                Step::FitCheck {
+                    dst: root.into(),
+                    spec: spec.clone(),
+                },
+                Step::Copy {
+                    dst: root.into(),
+                    spec: spec.clone(),
+                },
+            ],
+            Stage::NewRoot => {
+                let mut v: Vec<Step> = table::NEW_ROOT_DIRS
+                    .iter()
+                    .map(|d| Step::Mkdir(format!("{root}/{d}")))
+                    .collect();
+                v.extend(table::new_root_rows(root).into_iter().map(Step::Mount));
+                v
+            }
+            Stage::Hardware | Stage::Modules | Stage::Debug => vec![Step::Hook(stage)],
+            Stage::Switch => {
+                let mut v: Vec<Step> = table::INITRAMFS_UNMOUNTS
+                    .iter()
+                    .map(|p| Step::Umount(p.to_string()))
+                    .collect();
+                v.push(Step::SwitchRoot {
+                    new_root: root.into(),
+                    target: cfg.handover.clone(),
+                    argv: argv.clone(),
+                    env_path: HANDOVER_PATH.into(),
+                });
+                v
+            }
+        };
+        out.extend(steps.into_iter().map(|step| Planned { stage, step }));
+    }
+    out
+}
+
+/// /init and /init-debug are never copied (the shell's list never named them); the
+/// new root's mount point must not be copied into itself.
+fn exclude_list(cfg: &Config) -> Vec<String> {
+    let mut v: Vec<String> = vec!["/init".into(), "/init-debug".into(), cfg.new_root.clone()];
+    v.extend(cfg.exclude.iter().cloned());
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmdline;
+
+    fn lines(plan: &[Planned]) -> Vec<String> {
+        plan.iter().map(|p| format!("{}: {}", p.stage, p.step)).collect()
+    }
+
+    #[test]
+    fn default_plan_is_the_shell_init() {
+        let plan = build(&Config::default(), &[]);
+        let want = [
+            "mounts: mount -t sysfs sysfs /sys",
+            "mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root",
+            "mounts: mount -t devtmpfs devtmpfs /dev",
+            "mounts: reopen stdio on /dev/console",
+            "copy: check the rootfs fits /mnt/root",
+            "copy: cp -a /bin /etc /lib* /usr /root /tmp /sbin /var /run /mnt/root (freeing each source)",
+            "newroot: mkdir -p /mnt/root/dev",
+            "newroot: mkdir -p /mnt/root/sys",
+            "newroot: mkdir -p /mnt/root/proc",
+            "newroot: mkdir -p /mnt/root/mnt",
+            "newroot: mount -t proc proc /mnt/root/proc",
+            "newroot: mount -t sysfs sysfs /mnt/root/sys",
+            "newroot: mount -t devtmpfs devtmpfs /mnt/root/dev",
+            "newroot: mount -t devpts devpts /mnt/root/dev/pts",
+            "hardware: hardware (nothing to do yet)",
+            "modules: modules (nothing to do yet)",
+            "debug: debug (nothing to do yet)",
+            "switch: umount /proc",
+            "switch: umount /sys",
+            "switch: switch_root /mnt/root /sbin/zinit init",
+        ];
+        assert_eq!(lines(&plan), want);
+        let Step::SwitchRoot { argv, env_path, .. } = &plan.last().unwrap().step else {
+            panic!()
+        };
+        assert_eq!(argv, &["/sbin/zinit", "init"]);
+        assert_eq!(env_path, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    }
+
+    #[test]
+    fn cmdline_changes_size_target_and_copy() {
+        let flags =
+            cmdline::parse("zos.tmpfs=64M init=/sbin/zinit-pid1 zos.free=0 zos.copy-=/tmp zos.break=copy,switch");
+        let cfg = Config::default().with_flags(&flags);
+        let plan = build(&cfg, &flags.break_before);
+        let l = lines(&plan);
+        assert!(l.contains(&"mounts: mount -t tmpfs -o size=64M tmpfs /mnt/root".to_string()));
+        assert!(l.contains(&"switch: switch_root /mnt/root /sbin/zinit-pid1 init".to_string()));
+        let brk = l.iter().position(|s| s == "copy: shell (break before copy)").unwrap();
+        assert_eq!(l[brk + 1], "copy: check the rootfs fits /mnt/root");
+        assert_eq!(l[l.len() - 4], "switch: shell (break before switch)");
+        let Step::Copy { spec, .. } = &plan.iter().find(|p| matches!(p.step, Step::Copy { .. })).unwrap().step else {
+            panic!()
+        };
+        assert!(!spec.free_source);
+        assert_eq!(spec.exclude, vec!["/init", "/init-debug", "/mnt/root", "/tmp"]);
+    }
+
+    #[test]
+    fn every_stage_appears_in_order() {
+        let plan = build(&Config::default(), &[]);
+        let mut stages: Vec<Stage> = plan.iter().map(|p| p.stage).collect();
+        stages.dedup();
+        assert_eq!(stages, Stage::ALL);
+    }
+}

@@ -1,0 +1,341 @@
+//! Act out the plan: the only code that walks the steps and touches [`Sys`]. Each step
+//! is logged with its start time and duration; a failure comes back as an
+//! [`InitError`] naming the stage and the step.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::copy::CopySpec;
+use crate::emergency;
+use crate::error::{InitError, StepError};
+use crate::fit;
+use crate::log;
+use crate::plan::{Planned, Step};
+use crate::stage::Stage;
+use crate::switch_root::{self, Handover};
+use crate::sys::Sys;
+
+/// How long each stage took (for the closing line and, later, the boot report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageTime {
+    pub stage: Stage,
+    pub start: Duration,
+    pub took: Duration,
+}
+
+pub struct Runner<'a> {
+    pub sys: &'a dyn Sys,
+    pub cfg: &'a Config,
+    /// When /init started (time since boot).
+    pub started: Duration,
+    /// The kernel found no /dev/console: stdio is reopened once devtmpfs is up.
+    pub console_missing: bool,
+    /// Where the copy reads from ("/" on a real boot).
+    pub src_root: PathBuf,
+    pub times: Vec<StageTime>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(sys: &'a dyn Sys, cfg: &'a Config, started: Duration) -> Self {
+        Runner {
+            sys,
+            cfg,
+            started,
+            console_missing: !sys.stdio_open(),
+            src_root: "/".into(),
+            times: Vec::new(),
+        }
+    }
+
+    /// Run every step; returns only on failure (or after a recorder's "exec").
+    pub fn run(&mut self, plan: &[Planned]) -> Result<(), InitError> {
+        let mut current: Option<(Stage, Duration)> = None;
+        for p in plan {
+            if current.map(|(s, _)| s) != Some(p.stage) {
+                self.close_stage(current.take());
+                current = Some((p.stage, log::since_boot()));
+            }
+            let t0 = log::since_boot();
+            self.step(&p.step).map_err(|source| InitError {
+                stage: p.stage,
+                step: p.step.to_string(),
+                source,
+            })?;
+            log::debug(&format!(
+                "{}: {} ({})",
+                p.stage,
+                p.step,
+                log::ms(log::since_boot() - t0)
+            ));
+            self.sys.reap();
+        }
+        Ok(())
+    }
+
+    fn close_stage(&mut self, cur: Option<(Stage, Duration)>) {
+        if let Some((stage, start)) = cur {
+            let took = log::since_boot().saturating_sub(start);
+            log::info(&format!("{stage}: done in {}", log::ms(took)));
+            self.times.push(StageTime { stage, start, took });
+        }
+    }
+
+    fn step(&mut self, step: &Step) -> Result<(), StepError> {
+        let sys = self.sys;
+        match step {
+            Step::Break(stage) => self.break_shell(*stage),
+            Step::Mount(row) => {
+                log::info(&format!("{step}"));
+                sys.mount(row)?
+            }
+            Step::Mkdir(p) => sys.mkdir_p(Path::new(p))?,
+            Step::Console => {
+                log::open_kmsg();
+                log::unlimit_kmsg();
+                if self.console_missing {
+                    sys.mknod_console(Path::new("/dev/console"))?;
+                    sys.reopen_stdio(Path::new("/dev/console"))?;
+                    log::replay();
+                    log::warn("mounts: the kernel found no /dev/console in the image: stdio reopened on devtmpfs's");
+                }
+            }
+            Step::FitCheck { dst, spec } => {
+                let sources = sys.resolve_sources(&self.src_root, spec)?;
+                let need = sys.measure(&self.src_root, &sources, spec)?;
+                let free = sys.fs_available(Path::new(dst))?;
+                let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
+                let fit = fit::check(&need, dst, free, &meminfo, spec.free_source)?;
+                log::info(&format!("copy: {} files, {} dirs: {fit}", need.files, need.dirs));
+            }
+            Step::Copy { dst, spec } => self.copy(dst, spec)?,
+            Step::Hook(stage) => log::debug(&format!("{stage}: nothing to do yet")),
+            Step::Umount(p) => sys.umount(Path::new(p), false)?,
+            Step::SwitchRoot {
+                new_root,
+                target,
+                argv,
+                env_path,
+            } => {
+                let env = emergency::handover_env(env_path);
+                let h = Handover {
+                    new_root,
+                    target,
+                    argv,
+                    env: &env,
+                };
+                log::info(&format!("switch: {step}"));
+                let started = self.started;
+                let stage_start = self.times.last().map(|t| t.start + t.took).unwrap_or(started);
+                let mut last_words = || {
+                    let now = log::since_boot();
+                    log::info(&format!("switch: done in {}", log::ms(now.saturating_sub(stage_start))));
+                    log::info(&format!(
+                        "init phase done in {} (started at {:.3} s, handover at {:.3} s): exec {}",
+                        log::ms(now.saturating_sub(started)),
+                        started.as_secs_f64(),
+                        now.as_secs_f64(),
+                        argv.join(" ")
+                    ));
+                    // After chroot this is the new root's proc: the limit is back for
+                    // everything that runs after us.
+                    log::restore_kmsg_limit();
+                };
+                switch_root::switch_root(sys, &h, &mut last_words)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
+        let sources = self.sys.resolve_sources(&self.src_root, spec)?;
+        let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
+        log::info(&format!("copy: {} -> {dst}", list.join(" ")));
+        let mut warn = |w: &str| log::warn(&format!("copy: {w}"));
+        let stats = self
+            .sys
+            .copy(&self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
+        log::info(&format!(
+            "copy: {} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
+            stats.files,
+            fit::mib(stats.bytes),
+            stats.dirs,
+            stats.symlinks,
+            stats.hardlinks,
+            stats.nodes,
+            fit::mib(stats.freed_bytes)
+        ));
+        Ok(())
+    }
+
+    /// `zos.break=`: a shell before the stage; the boot goes on when it exits.
+    fn break_shell(&self, stage: Stage) {
+        let shell = Path::new(&self.cfg.shell);
+        let ok = self.cfg.allow_shell && self.sys.executable_in(Path::new("/"), shell).unwrap_or(false);
+        if !ok {
+            log::warn(&format!(
+                "break before {stage}: no shell allowed or present ({}); going on",
+                self.cfg.shell
+            ));
+            return;
+        }
+        log::info(&format!(
+            "break before {stage}: starting {}; exit it to continue the boot",
+            self.cfg.shell
+        ));
+        let env = emergency::handover_env(crate::config::HANDOVER_PATH);
+        match self.sys.run_shell(shell, Path::new("/dev/console"), &env) {
+            Ok(status) => log::info(&format!("break before {stage}: shell exited ({status}); continuing")),
+            Err(e) => log::warn(&format!("break before {stage}: {e}; continuing")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmdline;
+    use crate::plan;
+    use crate::sys::record::RecordSys;
+    use rustix::io::Errno;
+
+    fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
+        let flags = cmdline::parse(cmdline);
+        let cfg = Config::default().with_flags(&flags);
+        let plan = plan::build(&cfg, &flags.break_before);
+        Runner::new(sys, &cfg, Duration::ZERO).run(&plan)
+    }
+
+    #[test]
+    fn a_whole_boot_in_order() {
+        let sys = RecordSys::default();
+        run_with(&sys, "").unwrap();
+        let calls = sys.calls();
+        let want_prefix = [
+            "mount -t sysfs sysfs /sys",
+            "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
+            "mount -t devtmpfs devtmpfs /dev",
+            "statvfs /mnt/root",
+        ];
+        let got: Vec<_> = calls
+            .iter()
+            .filter(|c| !c.starts_with("du ") && !c.starts_with("cat "))
+            .take(4)
+            .cloned()
+            .collect();
+        assert_eq!(got, want_prefix);
+        let copy = calls
+            .iter()
+            .position(|c| c.starts_with("cp -a /bin /etc /lib /usr"))
+            .expect("copy");
+        let newroot = calls
+            .iter()
+            .position(|c| c == "mkdir -p /mnt/root/dev")
+            .expect("newroot");
+        let devpts = calls
+            .iter()
+            .position(|c| c == "mount -t devpts devpts /mnt/root/dev/pts")
+            .expect("devpts");
+        let umount = calls.iter().position(|c| c == "umount /proc").expect("umount");
+        let exec = calls
+            .iter()
+            .position(|c| c.starts_with("exec /sbin/zinit argv=[\"/sbin/zinit\", \"init\"]"))
+            .expect("exec");
+        assert!(
+            copy < newroot && newroot < devpts && devpts < umount && umount < exec,
+            "{calls:#?}"
+        );
+        assert!(calls[exec].contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    }
+
+    #[test]
+    fn each_failure_names_stage_step_op_path_errno() {
+        let cases = [
+            (
+                "mount",
+                "/sys",
+                "stage mounts: mount -t sysfs sysfs /sys: mount /sys: EPERM",
+            ),
+            (
+                "mount",
+                "/mnt/root",
+                "stage mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
+            ),
+            (
+                "statvfs",
+                "/mnt/root",
+                "stage copy: check the rootfs fits /mnt/root: statvfs /mnt/root: EPERM",
+            ),
+            (
+                "mkdir",
+                "/mnt/root/proc",
+                "stage newroot: mkdir -p /mnt/root/proc: mkdir /mnt/root/proc: EPERM",
+            ),
+            (
+                "mount",
+                "/mnt/root/dev/pts",
+                "stage newroot: mount -t devpts devpts /mnt/root/dev/pts: mount /mnt/root/dev/pts: EPERM",
+            ),
+            ("umount", "/sys", "stage switch: umount /sys: umount /sys: EPERM"),
+            (
+                "chroot",
+                ".",
+                "stage switch: switch_root /mnt/root /sbin/zinit init: chroot .: EPERM",
+            ),
+        ];
+        for (op, path, want) in cases {
+            let sys = RecordSys::default();
+            sys.fail_on(op, path, Errno::PERM);
+            let e = run_with(&sys, "").unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}\n !~ {want}");
+        }
+    }
+
+    #[test]
+    fn too_big_rootfs_stops_before_copying() {
+        let footprint = crate::copy::Footprint {
+            bytes: 40 << 20,
+            files: 1,
+            dirs: 1,
+            largest_file: 1,
+        };
+        let sys = RecordSys {
+            footprint,
+            available: 16 << 20,
+            ..Default::default()
+        };
+        let e = run_with(&sys, "zos.tmpfs=16M").unwrap_err().to_string();
+        assert!(
+            e.contains("rootfs needs 40.0 MiB but the tmpfs /mnt/root has 16.0 MiB free"),
+            "{e}"
+        );
+        assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
+    }
+
+    #[test]
+    fn missing_console_is_recreated() {
+        let sys = RecordSys {
+            stdio: false,
+            ..Default::default()
+        };
+        run_with(&sys, "").unwrap();
+        let calls = sys.calls();
+        let dev = calls
+            .iter()
+            .position(|c| c == "mount -t devtmpfs devtmpfs /dev")
+            .unwrap();
+        assert_eq!(calls[dev + 1], "mknod /dev/console c 5 1");
+        assert_eq!(calls[dev + 2], "exec <>/dev/console 1>&0 2>&0");
+    }
+
+    #[test]
+    fn break_runs_a_shell_then_continues() {
+        let sys = RecordSys::default();
+        run_with(&sys, "zos.break=hardware").unwrap();
+        let calls = sys.calls();
+        let sh = calls.iter().position(|c| c == "/bin/sh <>/dev/console").expect("shell");
+        let devpts = calls.iter().position(|c| c.contains("devpts")).unwrap();
+        assert!(devpts < sh);
+        assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
+    }
+}

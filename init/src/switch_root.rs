@@ -1,0 +1,190 @@
+//! switch_root: hand the machine from the initramfs to the new root.
+//!
+//! The initramfs root is rootfs, which can be neither pivot_root'ed nor unmounted, so
+//! this is busybox/u-root/booster's dance: check, free the old root's files, move the
+//! new root onto `/`, chroot, exec. Every check runs before anything is deleted, so a
+//! refusal leaves a whole system for the emergency shell.
+
+use std::path::Path;
+
+use crate::error::StepError;
+use crate::log;
+use crate::sys::Sys;
+
+/// statfs magics of the filesystems an initramfs root can be.
+pub const RAMFS_MAGIC: u64 = 0x8584_58f6;
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// What to exec after the switch.
+pub struct Handover<'a> {
+    pub new_root: &'a str,
+    pub target: &'a str,
+    pub argv: &'a [String],
+    pub env: &'a [String],
+}
+
+/// Check everything, then switch. Returns only if exec failed (or on a recorder).
+/// `last_words` runs right before execve, for the closing log line.
+pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()) -> Result<(), StepError> {
+    let new_root = Path::new(h.new_root);
+    let pid = sys.pid();
+    if pid != 1 {
+        return Err(StepError::Refused(format!("not PID 1 (pid {pid})")));
+    }
+    let magic = sys.fs_magic(Path::new("/"))?;
+    if magic != RAMFS_MAGIC && magic != TMPFS_MAGIC {
+        return Err(StepError::Refused(format!(
+            "/ is not a ramfs or tmpfs (statfs magic {magic:#x}): not deleting it"
+        )));
+    }
+    if sys.device_of(Path::new("/"))? == sys.device_of(new_root)? {
+        return Err(StepError::Refused(format!("{} is not a separate mount", h.new_root)));
+    }
+    if !sys.executable_in(new_root, Path::new(h.target))? {
+        return Err(StepError::Target {
+            path: h.target.into(),
+            why: "is missing or not executable",
+        });
+    }
+
+    // Private first: the moves and the detach below must not propagate anywhere.
+    sys.make_rprivate(Path::new("/"))?;
+    // The initramfs devtmpfs: stdio still points into it, which a lazy detach allows.
+    if let Err(e) = sys.umount(Path::new("/dev"), true) {
+        log::warn(&format!("switch: {e}; the old /dev stays mounted under the new root"));
+    }
+    sys.chdir(new_root)?;
+    let cleared = sys.clear_old_root(Path::new("/"))?;
+    log::info(&format!(
+        "switch: freed the old root: {} entries, {}",
+        cleared.entries,
+        crate::fit::mib(cleared.bytes)
+    ));
+    sys.mount_move(Path::new("."), Path::new("/"))?;
+    sys.chroot(Path::new("."))?;
+    sys.chdir(Path::new("/"))?;
+    if let Err(e) = sys.reopen_stdio(Path::new("/dev/console")) {
+        log::warn(&format!("switch: {e}; {} keeps the initramfs console", h.target));
+    }
+    // Rust's std ignores SIGPIPE, and execve keeps ignored signals and the mask.
+    sys.reset_signals()?;
+    last_words();
+    sys.exec(Path::new(h.target), h.argv, h.env)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::record::RecordSys;
+    use rustix::io::Errno;
+
+    fn handover<'a>(argv: &'a [String], env: &'a [String]) -> Handover<'a> {
+        Handover {
+            new_root: "/mnt/root",
+            target: "/sbin/zinit",
+            argv,
+            env,
+        }
+    }
+
+    fn args() -> (Vec<String>, Vec<String>) {
+        (
+            vec!["/sbin/zinit".into(), "init".into()],
+            vec!["HOME=/".into(), "PATH=/bin".into()],
+        )
+    }
+
+    #[test]
+    fn the_whole_sequence_in_order() {
+        let sys = RecordSys::default();
+        let (argv, env) = args();
+        let mut said = false;
+        switch_root(&sys, &handover(&argv, &env), &mut || said = true).unwrap();
+        assert!(said);
+        assert_eq!(
+            sys.calls(),
+            vec![
+                "statfs /",
+                "stat /",
+                "stat /mnt/root",
+                "test -x /mnt/root/sbin/zinit",
+                "mount --make-rprivate /",
+                "umount -l /dev",
+                "cd /mnt/root",
+                "rm -rf --one-file-system /",
+                "mount --move . /",
+                "chroot .",
+                "cd /",
+                "exec <>/dev/console 1>&0 2>&0",
+                "reset signals",
+                r#"exec /sbin/zinit argv=["/sbin/zinit", "init"] env=["HOME=/", "PATH=/bin"]"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_before_deleting_anything() {
+        let (argv, env) = args();
+        let cases: Vec<(RecordSys, &str)> = vec![
+            (
+                RecordSys {
+                    pid: 7,
+                    ..Default::default()
+                },
+                "not PID 1 (pid 7)",
+            ),
+            (
+                RecordSys {
+                    magic: 0xef53,
+                    ..Default::default()
+                },
+                "not a ramfs or tmpfs",
+            ),
+            (
+                RecordSys {
+                    executables: vec![],
+                    ..Default::default()
+                },
+                "/sbin/zinit is missing or not executable",
+            ),
+        ];
+        for (sys, want) in cases {
+            let e = switch_root(&sys, &handover(&argv, &env), &mut || {}).unwrap_err();
+            assert!(e.to_string().contains(want), "{e} !~ {want}");
+            assert!(
+                !sys.calls().iter().any(|c| c.starts_with("rm ")),
+                "deleted on refusal: {:?}",
+                sys.calls()
+            );
+        }
+    }
+
+    #[test]
+    fn each_failing_call_names_op_path_errno() {
+        let (argv, env) = args();
+        for (op, path) in [
+            ("mount --make-rprivate", "/"),
+            ("chdir", "/mnt/root"),
+            ("unlink", "/"),
+            ("mount --move", "."),
+            ("chroot", "."),
+            ("execve", "/sbin/zinit"),
+        ] {
+            let sys = RecordSys::default();
+            sys.fail_on(op, path, Errno::PERM);
+            let e = switch_root(&sys, &handover(&argv, &env), &mut || {}).unwrap_err();
+            assert_eq!(e.to_string(), format!("{op} {path}: EPERM (Operation not permitted)"));
+        }
+    }
+
+    #[test]
+    fn a_missing_console_or_dev_is_only_a_warning() {
+        let (argv, env) = args();
+        let sys = RecordSys::default();
+        sys.fail_on("open", "/dev/console", Errno::NOENT);
+        sys.fail_on("umount", "/dev", Errno::INVAL);
+        switch_root(&sys, &handover(&argv, &env), &mut || {}).unwrap();
+        assert!(sys.calls().last().unwrap().starts_with("exec /sbin/zinit"));
+    }
+}

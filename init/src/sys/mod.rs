@@ -1,0 +1,91 @@
+//! The one seam between the init's logic and the kernel. Everything the boot does to
+//! the system goes through [`Sys`]: [`linux::LinuxSys`] makes the calls, and
+//! [`record::RecordSys`] records them in order and injects failures for tests.
+
+pub mod linux;
+pub mod record;
+
+use std::path::{Path, PathBuf};
+
+use crate::copy::{CopySpec, CopyStats, Footprint};
+use crate::error::SysError;
+use crate::table::MountRow;
+
+/// What [`Sys::clear_old_root`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cleared {
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// Power actions of `reboot(2)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Power {
+    Reboot,
+    Off,
+}
+
+/// Copy-engine progress/warning sink.
+pub type Warn<'a> = &'a mut dyn FnMut(&str);
+
+pub trait Sys {
+    /// `mount -t fstype -o data source target` (the target is created if missing).
+    fn mount(&self, row: &MountRow) -> Result<(), SysError>;
+    /// `umount2(path, MNT_DETACH if detach)`.
+    fn umount(&self, path: &Path, detach: bool) -> Result<(), SysError>;
+    /// `mount(src, dst, MS_MOVE)`.
+    fn mount_move(&self, src: &Path, dst: &Path) -> Result<(), SysError>;
+    /// `mount --make-rprivate path`.
+    fn make_rprivate(&self, path: &Path) -> Result<(), SysError>;
+    fn mkdir_p(&self, path: &Path) -> Result<(), SysError>;
+    fn chdir(&self, path: &Path) -> Result<(), SysError>;
+    fn chroot(&self, path: &Path) -> Result<(), SysError>;
+    /// statfs f_type (the filesystem magic).
+    fn fs_magic(&self, path: &Path) -> Result<u64, SysError>;
+    /// Bytes an unprivileged writer can still put on the filesystem at `path`.
+    fn fs_available(&self, path: &Path) -> Result<u64, SysError>;
+    /// st_dev of `path` (without following a final symlink).
+    fn device_of(&self, path: &Path) -> Result<u64, SysError>;
+    fn pid(&self) -> u32;
+    /// Whether `path`, seen from inside `root`, is a regular file with an execute bit;
+    /// symlinks are followed within `root` (an absolute link target is taken from
+    /// `root`, as it will be after switch_root).
+    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError>;
+    fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
+    /// Delete everything under `root` that lives on root's own device (switch_root's
+    /// RAM reclaim); never descends into other mounts.
+    fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError>;
+    /// Create the console node (c 5 1, 0600) unless it exists already.
+    fn mknod_console(&self, path: &Path) -> Result<(), SysError>;
+    /// dup2 a fresh O_RDWR open of `console` onto fds 0, 1 and 2.
+    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError>;
+    /// Whether fd 0..2 are open (the kernel leaves them closed without /dev/console).
+    fn stdio_open(&self) -> bool;
+    /// Default dispositions for every signal and an empty mask (execve keeps both).
+    fn reset_signals(&self) -> Result<(), SysError>;
+    /// execve; returns only on failure (a recorder returns Ok).
+    fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError>;
+    /// Run `shell` on `console` as a new session and wait for it; returns its status.
+    fn run_shell(&self, shell: &Path, console: &Path, env: &[String]) -> Result<i32, SysError>;
+    /// Reap exited children; returns how many.
+    fn reap(&self) -> u32;
+    fn power(&self, action: Power) -> Result<(), SysError>;
+    /// Size the copy will take (see [`crate::copy::measure`]).
+    fn measure(
+        &self,
+        src_root: &Path,
+        sources: &[PathBuf],
+        spec: &CopySpec,
+    ) -> Result<Footprint, crate::copy::CopyError>;
+    /// The copy itself (see [`crate::copy::copy_tree`]).
+    fn copy(
+        &self,
+        src_root: &Path,
+        dst_root: &Path,
+        sources: &[PathBuf],
+        spec: &CopySpec,
+        warn: Warn<'_>,
+    ) -> Result<CopyStats, crate::copy::CopyError>;
+    /// Top-level sources matching the copy patterns (see [`crate::copy::resolve_sources`]).
+    fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, crate::copy::CopyError>;
+}

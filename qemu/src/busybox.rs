@@ -1,0 +1,35 @@
+//! busybox from Debian's `busybox-static` package: a shell and tools for test images.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{debpkg, exec, Cache, Error};
+
+/// Path of a static busybox (host architecture), fetched into the cache.
+pub fn busybox_static() -> Result<PathBuf, Error> {
+    busybox_static_in(&Cache::from_env()?)
+}
+
+/// [`busybox_static`] with an explicit cache.
+pub fn busybox_static_in(cache: &Cache) -> Result<PathBuf, Error> {
+    let pkg = debpkg::fetch(cache, "busybox-static")?;
+    let bin = pkg.root.join("bin/busybox");
+    if !bin.is_file() {
+        return Err(Error::Missing {
+            what: "bin/busybox".into(),
+            path: pkg.root,
+        });
+    }
+    Ok(bin)
+}
+
+/// Applet paths relative to `/`, as `busybox --list-full` prints them
+/// (`bin/sh`, `usr/bin/env`, ...), so an image can get its symlinks.
+pub fn applets(busybox: &Path) -> Result<Vec<String>, Error> {
+    let out = exec::run(Command::new(busybox).arg("--list-full"))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().trim_start_matches('/').to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}

@@ -1,0 +1,54 @@
+//! Running helper programs (apt, dpkg-deb, depmod) with errors that show the command.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use crate::Error;
+
+/// The command as a shell-like line, for messages.
+pub(crate) fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Run to completion and capture; only a failure to start is an error.
+pub(crate) fn output(cmd: &mut Command) -> Result<Output, Error> {
+    cmd.stdin(Stdio::null()).output().map_err(|source| Error::Spawn {
+        cmd: describe(cmd),
+        source,
+    })
+}
+
+/// Run to completion; a non-zero exit is an error carrying stderr.
+pub(crate) fn run(cmd: &mut Command) -> Result<Output, Error> {
+    let out = output(cmd)?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(failed(cmd, &out))
+    }
+}
+
+pub(crate) fn failed(cmd: &Command, out: &Output) -> Error {
+    Error::Command {
+        cmd: describe(cmd),
+        status: out.status.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    }
+}
+
+/// Effective uid 0? (/proc/self is owned by the effective uid; avoids a libc dep.)
+pub(crate) fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// `which`.
+pub(crate) fn find_in_path(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
+}

@@ -1,0 +1,155 @@
+//! Building test images and booting them under QEMU (the `qemu` feature's tests).
+//!
+//! Each image is the default busybox userland (`zos_builder::rootfs`), the init under
+//! test, and the in-guest probe (`tests/probe`) as `/sbin/zinit`, so the handover is
+//! checked by what the probe observes as PID 1 after switch_root.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use zos_builder::{build_image, Compression, ExtraEntry, ImageRequest};
+use zos_qemu::launch::{Boot, BootOutcome};
+use zos_qemu::{Arch, Kernel};
+
+/// Everything the images are made of, fetched or built once per test binary.
+pub struct Parts {
+    pub kernel: Kernel,
+    pub busybox: PathBuf,
+    pub applets: Vec<String>,
+    pub init: PathBuf,
+    pub probe: PathBuf,
+}
+
+pub fn parts() -> &'static Parts {
+    static PARTS: OnceLock<Parts> = OnceLock::new();
+    PARTS.get_or_init(|| {
+        let kernel = zos_qemu::kernel::debian_cloud_kernel(Arch::X86_64).expect("fetch the Debian cloud kernel");
+        let busybox = zos_qemu::busybox::busybox_static().expect("fetch busybox-static");
+        let applets = zos_qemu::busybox::applets(&busybox).expect("list busybox applets");
+        let init = zos_builder::workspace::build_musl("zos-init", "init").expect("build the init for musl");
+        let probe = zos_builder::workspace::build_musl("zos-probe", "zos-probe").expect("build the probe for musl");
+        Parts {
+            kernel,
+            busybox,
+            applets,
+            init,
+            probe,
+        }
+    })
+}
+
+/// A rootfs directory being prepared for one test.
+pub struct Image {
+    pub dir: tempfile::TempDir,
+    pub extras: Vec<ExtraEntry>,
+}
+
+impl Image {
+    /// busybox userland + the probe as the handover target.
+    pub fn new() -> Image {
+        let p = parts();
+        let dir = tempfile::tempdir().unwrap();
+        zos_builder::rootfs::busybox_rootfs(&dir.path().join("root"), &p.busybox, &p.applets).unwrap();
+        let img = Image {
+            dir,
+            extras: Vec::new(),
+        };
+        fs::copy(&p.probe, img.root().join("sbin/zinit")).unwrap();
+        img
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Ask the probe to list these directories (absolute, as seen in the guest).
+    pub fn walk(&self, dirs: &[&str]) {
+        let d = self.root().join("etc/zos-probe");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("walk"), dirs.join("\n") + "\n").unwrap();
+    }
+
+    /// A file of incompressible bytes (so it really costs its size in the guest).
+    pub fn random_file(&self, rel: &str, bytes: usize) {
+        let path = self.root().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ bytes as u64;
+        let data: Vec<u8> = (0..bytes)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        fs::write(path, data).unwrap();
+    }
+
+    /// Pack with the builder (zstd level 3: test images need speed, not size).
+    pub fn pack(&self) -> PathBuf {
+        let out = self.dir.path().join("initramfs.cpio.zst");
+        let req = ImageRequest {
+            rootfs: Some(self.root()),
+            init: Some(parts().init.clone()),
+            extras: self.extras.clone(),
+            compression: Compression::Zstd,
+            level: Some(3),
+            root_owned: false,
+            source_date_epoch: None,
+            output: out.clone(),
+        };
+        build_image(&req).expect("pack the image");
+        out
+    }
+
+    /// Pack and boot with `append` on the cmdline; `memory_mb` of guest RAM.
+    pub fn boot(&self, append: &str, memory_mb: u32) -> BootOutcome {
+        let initrd = self.pack();
+        let mut boot = Boot::new(&parts().kernel, &initrd);
+        boot.append = append.to_string();
+        boot.memory_mb = memory_mb;
+        boot.timeout = Duration::from_secs(180);
+        boot.serial_log = self.dir.path().join("serial.log");
+        let out = boot.run().expect("run qemu");
+        assert!(!out.timed_out, "QEMU timed out; serial log tail:\n{}", out.tail(60));
+        out
+    }
+}
+
+/// `PROBE key=value` facts, in order.
+pub fn facts(out: &BootOutcome) -> Vec<(String, String)> {
+    out.lines_with("PROBE ")
+        .iter()
+        .filter_map(|l| l.split_once("PROBE ").map(|(_, r)| r))
+        .filter_map(|r| {
+            r.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.trim_end().to_string()))
+        })
+        .collect()
+}
+
+pub fn fact(out: &BootOutcome, key: &str) -> Option<String> {
+    facts(out).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// The probe's `PROBE-ENTRY` listing.
+pub fn entries(out: &BootOutcome) -> Vec<zos_probe::listing::Entry> {
+    out.lines_with("PROBE-ENTRY ")
+        .iter()
+        .map(|l| {
+            let line = &l[l.find("PROBE-ENTRY ").unwrap()..];
+            zos_probe::listing::Entry::from_line(line).unwrap_or_else(|e| panic!("bad probe line {line:?}: {e}"))
+        })
+        .collect()
+}
+
+/// The log's tail, for assertion messages.
+pub fn tail(out: &BootOutcome) -> String {
+    format!("--- serial log tail ---\n{}", out.tail(80))
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.symlink_metadata().is_ok()
+}
