@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod manifest;
 pub mod pack;
 pub mod rootfs;
+pub mod run;
 pub mod workspace;
 
 pub use compress::Compression;

@@ -27,8 +27,31 @@ enum Cmd {
         /// The image file.
         image: PathBuf,
     },
-    // `run` (boot an image under QEMU via zos-qemu) is added here by integration:
-    // a `Run(RunArgs)` variant plus a `run()` function below.
+    /// Build the default image (busybox userland, the init, a zinit stand-in) and
+    /// boot it under QEMU with the console on this terminal (Ctrl-A X quits).
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// No terminal: boot, let the stand-in power off, print the log's init lines.
+    #[arg(long)]
+    batch: bool,
+    /// Extra kernel command line (e.g. "zos.log=debug zos.tmpfs=2G").
+    #[arg(long, default_value = "")]
+    append: String,
+    /// Guest RAM in MiB.
+    #[arg(long, default_value_t = 1024)]
+    memory: u32,
+    /// A prebuilt /init instead of building zos-init.
+    #[arg(long, value_name = "PATH")]
+    init: Option<PathBuf>,
+    /// Work directory for the rootfs, the image and serial.log.
+    #[arg(long, default_value = "output")]
+    output: PathBuf,
+    /// Seconds before a --batch run is killed.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -61,6 +84,7 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Build(args) => build(args),
         Cmd::Ls { image } => ls(&image),
+        Cmd::Run(args) => run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,6 +147,33 @@ fn build(args: BuildArgs) -> Result<()> {
 /// Builds zos-init as a static musl binary (it runs before any libc is around).
 fn build_init() -> Result<PathBuf> {
     Ok(zos_builder::workspace::build_musl("zos-init", "init")?)
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let opts = zos_builder::run::RunOptions {
+        output: args.output,
+        init: args.init,
+        append: args.append,
+        memory_mb: args.memory,
+        batch: args.batch,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let report = zos_builder::run::run(&opts)?;
+    if opts.batch {
+        for line in report.outcome.log.lines().filter(|l| l.contains("zos-init:") || l.contains("zinit stand-in")) {
+            println!("{line}");
+        }
+    }
+    println!("image: {} ({} bytes)", report.image.path.display(), report.image.compressed_bytes);
+    println!("serial log: {}", report.serial_log.display());
+    match report.init_phase_ms {
+        Some(ms) => println!("init phase: {ms:.1} ms (from the init's own log, QEMU TCG)"),
+        None => anyhow::bail!("the init never reached handover; see {}", report.serial_log.display()),
+    }
+    if report.outcome.timed_out {
+        anyhow::bail!("QEMU was killed after {} s", args.timeout);
+    }
+    Ok(())
 }
 
 fn ls(image: &Path) -> Result<()> {

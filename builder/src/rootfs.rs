@@ -25,13 +25,13 @@ fn at<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> RootfsE
 }
 
 /// The stand-in for `/sbin/zinit init`: says what it was handed, then gives the
-/// operator a shell on the console (`zos.standin=poweroff` on the cmdline: power off
+/// operator a shell on the console (`zinit.standin=poweroff` on the cmdline: power off
 /// instead, for batch runs).
 pub const ZINIT_STAND_IN: &str = r#"#!/bin/sh
 # Stand-in for zinit (the real one arrives with the real-zinit issue).
 echo "zinit stand-in: pid $$, argv: $0 $*, PATH=$PATH"
 echo "zinit stand-in: root is $(grep ' / ' /proc/mounts)"
-if grep -qw 'zos.standin=poweroff' /proc/cmdline; then
+if grep -qw 'zinit.standin=poweroff' /proc/cmdline; then
     echo "zinit stand-in: powering off"
     exec poweroff -f
 fi

@@ -52,3 +52,22 @@ pub(crate) fn find_in_path(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
 }
+
+/// Find `tool` in PATH; when missing and root, `apt-get install` its `package` (with
+/// one `apt-get update` if the first install fails), else say what to install.
+pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<PathBuf, Error> {
+    if let Some(p) = find_in_path(tool) {
+        return Ok(p);
+    }
+    let missing = || Error::MissingTool { tool: tool.into(), package: package.into() };
+    if !is_root() {
+        return Err(missing());
+    }
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "--no-install-recommends", package]).env("DEBIAN_FRONTEND", "noninteractive");
+    if run(&mut install).is_err() {
+        run(Command::new("apt-get").arg("update"))?;
+        run(&mut install)?;
+    }
+    find_in_path(tool).ok_or_else(missing)
+}

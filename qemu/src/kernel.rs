@@ -42,6 +42,7 @@ pub fn debian_cloud_kernel_in(cache: &Cache, arch: Arch) -> Result<Kernel, Error
     let pkg = debpkg::fetch_with(cache, &concrete, |tree, _| {
         // The package ships no modules.dep (the postinst makes it): make it once here.
         let (version, _) = find_kernel(tree)?;
+        exec::ensure_tool("depmod", "kmod")?;
         exec::run(Command::new("depmod").arg("-b").arg(tree).arg(&version))?;
         Ok(())
     })?;

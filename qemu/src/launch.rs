@@ -8,7 +8,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::exec::{self, is_root};
+use crate::exec;
 use crate::{Arch, Error, Kernel};
 
 /// Longest kernel command line in bytes (console and panic options included). The
@@ -32,9 +32,14 @@ pub struct Boot {
     pub extra_args: Vec<String>,
     /// Where the guest's first serial port is written (non-interactive mode).
     pub serial_log: PathBuf,
-    /// Serial and QEMU monitor on the terminal (`-serial mon:stdio`), no timeout,
-    /// no log captured.
+    /// Serial and QEMU monitor on the terminal (like `-serial mon:stdio`), no timeout;
+    /// the serial output is still copied to `serial_log`.
     pub interactive: bool,
+}
+
+/// The serial log as text, `\r` removed; empty if QEMU never wrote it.
+fn read_log(path: &std::path::Path) -> String {
+    fs::read(path).map(|b| String::from_utf8_lossy(&b).replace('\r', "")).unwrap_or_default()
 }
 
 /// What a finished run left behind. QEMU exits 0 on power-off *and* after a kernel
@@ -102,8 +107,12 @@ impl Boot {
         push("-nographic");
         push("-no-reboot");
         if self.interactive {
-            push("-serial");
-            push("mon:stdio");
+            // mon:stdio, plus a copy of everything the guest prints in serial_log so
+            // the caller can read the boot afterwards (Ctrl-A X quits, Ctrl-A C: monitor).
+            let mut chardev = OsString::from("stdio,id=con,mux=on,signal=off,logfile=");
+            chardev.push(&self.serial_log);
+            a.extend(["-chardev".into(), chardev]);
+            a.extend(["-serial", "chardev:con", "-mon", "chardev=con,mode=readline"].map(OsString::from));
         } else {
             let mut serial = OsString::from("file:");
             serial.push(&self.serial_log);
@@ -135,7 +144,7 @@ impl Boot {
                 source,
             })?;
             return Ok(BootOutcome {
-                log: String::new(),
+                log: read_log(&self.serial_log),
                 exit_status: status,
                 timed_out: false,
                 elapsed: start.elapsed(),
@@ -185,11 +194,8 @@ impl Boot {
                 stderr: qemu_output.trim().to_string(),
             });
         }
-        let log = fs::read(&self.serial_log)
-            .map(|b| String::from_utf8_lossy(&b).replace('\r', ""))
-            .unwrap_or_default();
         Ok(BootOutcome {
-            log,
+            log: read_log(&self.serial_log),
             exit_status: status,
             timed_out,
             elapsed,
@@ -208,26 +214,7 @@ fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
 
 /// Find the QEMU binary; install its package when root.
 fn ensure_qemu(arch: Arch) -> Result<PathBuf, Error> {
-    let tool = arch.qemu_binary();
-    if let Some(p) = exec::find_in_path(tool) {
-        return Ok(p);
-    }
-    let missing = || Error::MissingTool {
-        tool: tool.into(),
-        package: arch.qemu_package().into(),
-    };
-    if !is_root() {
-        return Err(missing());
-    }
-    let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "--no-install-recommends", arch.qemu_package()])
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    if exec::run(&mut install).is_err() {
-        exec::run(Command::new("apt-get").arg("update"))?;
-        exec::run(&mut install)?;
-    }
-    exec::find_in_path(tool).ok_or_else(missing)
+    exec::ensure_tool(arch.qemu_binary(), arch.qemu_package())
 }
 
 impl BootOutcome {
@@ -290,12 +277,14 @@ mod tests {
     }
 
     #[test]
-    fn x86_64_interactive_uses_mon_stdio() {
+    fn x86_64_interactive_muxes_stdio_and_keeps_a_log() {
         let mut b = boot(Arch::X86_64);
         b.interactive = true;
         let a = strings(&b);
+        let i = a.iter().position(|s| s == "-chardev").unwrap();
+        assert_eq!(a[i + 1], "stdio,id=con,mux=on,signal=off,logfile=/i/serial.log");
         let i = a.iter().position(|s| s == "-serial").unwrap();
-        assert_eq!(a[i + 1], "mon:stdio");
+        assert_eq!(a[i + 1], "chardev:con");
         assert!(!a.iter().any(|s| s == "-monitor" || s.starts_with("file:")));
     }
 

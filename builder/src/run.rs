@@ -1,0 +1,110 @@
+//! `zos-builder run`: the main job. Gets what it needs itself (the Debian cloud kernel
+//! and busybox-static through apt into the cache, QEMU when missing), builds the init,
+//! lays out the default busybox userland with a zinit stand-in, packs it and boots it
+//! under QEMU TCG with the console on the terminal. Afterwards it reports the init
+//! phase time from the init's own log line.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use zos_qemu::launch::{Boot, BootOutcome};
+use zos_qemu::Arch;
+
+use crate::{build_image, rootfs, workspace, Compression, ImageRequest, ImageSummary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Qemu(#[from] zos_qemu::Error),
+    #[error(transparent)]
+    Build(#[from] crate::BuildError),
+    #[error(transparent)]
+    Rootfs(#[from] rootfs::RootfsError),
+    #[error(transparent)]
+    Cargo(#[from] workspace::CargoError),
+    #[error("clear {}: {cause}", path.display())]
+    Clear { path: PathBuf, cause: std::io::Error },
+}
+
+pub struct RunOptions {
+    /// Where the rootfs, the image and the serial log go.
+    pub output: PathBuf,
+    /// A prebuilt /init; built with cargo when None.
+    pub init: Option<PathBuf>,
+    /// Extra kernel cmdline.
+    pub append: String,
+    pub memory_mb: u32,
+    /// No terminal: the stand-in powers off after handover; killed after `timeout`.
+    pub batch: bool,
+    pub timeout: Duration,
+}
+
+pub struct RunReport {
+    pub image: ImageSummary,
+    pub outcome: BootOutcome,
+    /// From the init's closing line.
+    pub init_phase_ms: Option<f64>,
+    pub serial_log: PathBuf,
+}
+
+/// Build the default image into `opts.output` and boot it.
+pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
+    let kernel = zos_qemu::kernel::debian_cloud_kernel(Arch::host())?;
+    let busybox = zos_qemu::busybox::busybox_static()?;
+    let applets = zos_qemu::busybox::applets(&busybox)?;
+    let init = match &opts.init {
+        Some(p) => p.clone(),
+        None => workspace::build_musl("zos-init", "init")?,
+    };
+    let image = default_image(&opts.output, &init, &busybox, &applets)?;
+
+    let mut boot = Boot::new(&kernel, &image.path);
+    boot.memory_mb = opts.memory_mb;
+    boot.interactive = !opts.batch;
+    boot.timeout = opts.timeout;
+    boot.serial_log = opts.output.join("serial.log");
+    boot.append = if opts.batch { format!("zinit.standin=poweroff {}", opts.append) } else { opts.append.clone() };
+    let outcome = boot.run()?;
+    let init_phase_ms = init_phase_ms(&outcome.log);
+    Ok(RunReport { image, outcome, init_phase_ms, serial_log: boot.serial_log })
+}
+
+/// `output/rootfs` (busybox userland + zinit stand-in) packed with `init` into
+/// `output/initramfs.cpio.zst`.
+pub fn default_image(output: &Path, init: &Path, busybox: &Path, applets: &[String]) -> Result<ImageSummary, RunError> {
+    let root = output.join("rootfs");
+    if root.exists() {
+        std::fs::remove_dir_all(&root).map_err(|cause| RunError::Clear { path: root.clone(), cause })?;
+    }
+    rootfs::busybox_rootfs(&root, busybox, applets)?;
+    let req = ImageRequest {
+        rootfs: Some(root),
+        init: Some(init.to_path_buf()),
+        compression: Compression::Zstd,
+        root_owned: true,
+        output: output.join("initramfs.cpio.zst"),
+        ..Default::default()
+    };
+    Ok(build_image(&req)?)
+}
+
+/// The init phase in ms, from `zos-init: init phase done in 107.8 ms (...)`.
+pub fn init_phase_ms(log: &str) -> Option<f64> {
+    log.lines().rev().find_map(|l| {
+        let rest = l.split("zos-init: init phase done in ").nth(1)?;
+        rest.split(" ms").next()?.trim().parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_init_phase_line() {
+        let log = "[    1.9] zos-init: switch: done in 3.5 ms\n\
+                   [    1.903113] zos-init: init phase done in 107.8 ms (started at 1.795 s, handover at 1.903 s): exec /sbin/zinit init\n";
+        assert_eq!(init_phase_ms(log), Some(107.8));
+        assert_eq!(init_phase_ms("no init here"), None);
+    }
+}
