@@ -160,11 +160,20 @@ fn run(args: RunArgs) -> Result<()> {
     };
     let report = zos_builder::run::run(&opts)?;
     if opts.batch {
-        for line in report.outcome.log.lines().filter(|l| l.contains("zos-init:") || l.contains("zinit stand-in")) {
+        for line in report
+            .outcome
+            .log
+            .lines()
+            .filter(|l| l.contains("zos-init:") || l.contains("zinit stand-in"))
+        {
             println!("{line}");
         }
     }
-    println!("image: {} ({} bytes)", report.image.path.display(), report.image.compressed_bytes);
+    println!(
+        "image: {} ({} bytes)",
+        report.image.path.display(),
+        report.image.compressed_bytes
+    );
     println!("serial log: {}", report.serial_log.display());
     match report.init_phase_ms {
         Some(ms) => println!("init phase: {ms:.1} ms (from the init's own log, QEMU TCG)"),

@@ -63,10 +63,19 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     boot.interactive = !opts.batch;
     boot.timeout = opts.timeout;
     boot.serial_log = opts.output.join("serial.log");
-    boot.append = if opts.batch { format!("zinit.standin=poweroff {}", opts.append) } else { opts.append.clone() };
+    boot.append = if opts.batch {
+        format!("zinit.standin=poweroff {}", opts.append)
+    } else {
+        opts.append.clone()
+    };
     let outcome = boot.run()?;
     let init_phase_ms = init_phase_ms(&outcome.log);
-    Ok(RunReport { image, outcome, init_phase_ms, serial_log: boot.serial_log })
+    Ok(RunReport {
+        image,
+        outcome,
+        init_phase_ms,
+        serial_log: boot.serial_log,
+    })
 }
 
 /// `output/rootfs` (busybox userland + zinit stand-in) packed with `init` into
@@ -74,7 +83,10 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
 pub fn default_image(output: &Path, init: &Path, busybox: &Path, applets: &[String]) -> Result<ImageSummary, RunError> {
     let root = output.join("rootfs");
     if root.exists() {
-        std::fs::remove_dir_all(&root).map_err(|cause| RunError::Clear { path: root.clone(), cause })?;
+        std::fs::remove_dir_all(&root).map_err(|cause| RunError::Clear {
+            path: root.clone(),
+            cause,
+        })?;
     }
     rootfs::busybox_rootfs(&root, busybox, applets)?;
     let req = ImageRequest {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fit;
 pub mod log;
 pub mod plan;
+pub mod report;
 pub mod run;
 pub mod stage;
 pub mod switch_root;

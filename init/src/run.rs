@@ -12,17 +12,10 @@ use crate::error::{InitError, StepError};
 use crate::fit;
 use crate::log;
 use crate::plan::{Planned, Step};
+use crate::report::{BootReport, CopySummary, StageTime};
 use crate::stage::Stage;
 use crate::switch_root::{self, Handover};
 use crate::sys::Sys;
-
-/// How long each stage took (for the closing line and, later, the boot report).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageTime {
-    pub stage: Stage,
-    pub start: Duration,
-    pub took: Duration,
-}
 
 pub struct Runner<'a> {
     pub sys: &'a dyn Sys,
@@ -33,7 +26,8 @@ pub struct Runner<'a> {
     pub console_missing: bool,
     /// Where the copy reads from ("/" on a real boot).
     pub src_root: PathBuf,
-    pub times: Vec<StageTime>,
+    /// Filled as the boot goes: stage times, modules, copy figures, problems.
+    pub report: BootReport,
 }
 
 impl<'a> Runner<'a> {
@@ -44,7 +38,10 @@ impl<'a> Runner<'a> {
             started,
             console_missing: !sys.stdio_open(),
             src_root: "/".into(),
-            times: Vec::new(),
+            report: BootReport {
+                started,
+                ..Default::default()
+            },
         }
     }
 
@@ -77,7 +74,7 @@ impl<'a> Runner<'a> {
         if let Some((stage, start)) = cur {
             let took = log::since_boot().saturating_sub(start);
             log::info(&format!("{stage}: done in {}", log::ms(took)));
-            self.times.push(StageTime { stage, start, took });
+            self.report.stages.push(StageTime { stage, start, took });
         }
     }
 
@@ -109,7 +106,7 @@ impl<'a> Runner<'a> {
                 log::info(&format!("copy: {} files, {} dirs: {fit}", need.files, need.dirs));
             }
             Step::Copy { dst, spec } => self.copy(dst, spec)?,
-            Step::Hook(stage) => log::debug(&format!("{stage}: nothing to do yet")),
+            Step::Hook(stage) => self.hook(*stage)?,
             Step::Umount(p) => sys.umount(Path::new(p), false)?,
             Step::SwitchRoot {
                 new_root,
@@ -126,7 +123,7 @@ impl<'a> Runner<'a> {
                 };
                 log::info(&format!("switch: {step}"));
                 let started = self.started;
-                let stage_start = self.times.last().map(|t| t.start + t.took).unwrap_or(started);
+                let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
                 let mut last_words = || {
                     let now = log::since_boot();
                     log::info(&format!("switch: done in {}", log::ms(now.saturating_sub(stage_start))));
@@ -147,6 +144,17 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The stages later issues fill: one arm each, so they grow independently.
+    fn hook(&mut self, stage: Stage) -> Result<(), StepError> {
+        match stage {
+            Stage::Hardware => log::debug("hardware: nothing to do yet"),
+            Stage::Modules => log::debug("modules: nothing to do yet"),
+            Stage::Debug => log::debug("debug: nothing to do yet"),
+            other => log::debug(&format!("{other}: no hook")),
+        }
+        Ok(())
+    }
+
     fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sources = self.sys.resolve_sources(&self.src_root, spec)?;
         let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
@@ -155,6 +163,13 @@ impl<'a> Runner<'a> {
         let stats = self
             .sys
             .copy(&self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
+        self.report.copy = Some(CopySummary {
+            files: stats.files,
+            dirs: stats.dirs,
+            symlinks: stats.symlinks,
+            bytes: stats.bytes,
+            freed_bytes: stats.freed_bytes,
+        });
         log::info(&format!(
             "copy: {} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
             stats.files,

@@ -59,12 +59,17 @@ pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<PathBuf, Error> {
     if let Some(p) = find_in_path(tool) {
         return Ok(p);
     }
-    let missing = || Error::MissingTool { tool: tool.into(), package: package.into() };
+    let missing = || Error::MissingTool {
+        tool: tool.into(),
+        package: package.into(),
+    };
     if !is_root() {
         return Err(missing());
     }
     let mut install = Command::new("apt-get");
-    install.args(["install", "-y", "--no-install-recommends", package]).env("DEBIAN_FRONTEND", "noninteractive");
+    install
+        .args(["install", "-y", "--no-install-recommends", package])
+        .env("DEBIAN_FRONTEND", "noninteractive");
     if run(&mut install).is_err() {
         run(Command::new("apt-get").arg("update"))?;
         run(&mut install)?;

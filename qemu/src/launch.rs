@@ -39,7 +39,9 @@ pub struct Boot {
 
 /// The serial log as text, `\r` removed; empty if QEMU never wrote it.
 fn read_log(path: &std::path::Path) -> String {
-    fs::read(path).map(|b| String::from_utf8_lossy(&b).replace('\r', "")).unwrap_or_default()
+    fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).replace('\r', ""))
+        .unwrap_or_default()
 }
 
 /// What a finished run left behind. QEMU exits 0 on power-off *and* after a kernel
