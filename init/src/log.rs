@@ -27,6 +27,9 @@ struct State {
     targets: LogTargets,
     kmsg: Option<File>,
     lines: Vec<String>,
+    /// Warning and error messages (without time), for the boot report.
+    warnings: Vec<String>,
+    errors: Vec<String>,
     /// printk_devkmsg before we changed it, to restore before handover.
     devkmsg_was: Option<String>,
 }
@@ -39,6 +42,8 @@ static STATE: Mutex<State> = Mutex::new(State {
     },
     kmsg: None,
     lines: Vec::new(),
+    warnings: Vec::new(),
+    errors: Vec::new(),
     devkmsg_was: None,
 });
 
@@ -100,6 +105,11 @@ pub fn replay() {
     }
 }
 
+/// Warnings and errors logged so far.
+pub fn problems() -> (Vec<String>, Vec<String>) {
+    STATE.lock().map(|s| (s.warnings.clone(), s.errors.clone())).unwrap_or_default()
+}
+
 /// The lines kept so far (for the emergency report).
 pub fn lines() -> Vec<String> {
     STATE.lock().map(|s| s.lines.clone()).unwrap_or_default()
@@ -120,6 +130,11 @@ pub fn write(level: Level, msg: &str) {
     };
     if s.lines.len() < KEEP {
         s.lines.push(line.clone());
+    }
+    match level {
+        Level::Warn if s.warnings.len() < KEEP => s.warnings.push(msg.to_string()),
+        Level::Error if s.errors.len() < KEEP => s.errors.push(msg.to_string()),
+        _ => {}
     }
     if !shown {
         return;

@@ -116,6 +116,32 @@ impl BootReport {
     }
 }
 
+impl BootReport {
+    /// One line for the console: each stage's time, what the copy and the module
+    /// loader did, and how many problems the log holds.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self
+            .stages
+            .iter()
+            .map(|st| {
+                let extra = match st.stage {
+                    Stage::Copy => self.copy.as_ref().map(|c| {
+                        format!(" ({} files, {:.1} MiB)", c.files + c.symlinks, c.bytes as f64 / 1048576.0)
+                    }),
+                    Stage::Modules => {
+                        let failed = self.modules.iter().filter(|m| m.error.is_some()).count();
+                        Some(format!(" ({} modules, {failed} failed)", self.modules.len()))
+                    }
+                    _ => None,
+                };
+                format!("{} {:.1} ms{}", st.stage, st.took.as_secs_f64() * 1000.0, extra.unwrap_or_default())
+            })
+            .collect();
+        parts.push(format!("{} warnings, {} errors", self.warnings.len(), self.errors.len()));
+        parts.join(" | ")
+    }
+}
+
 /// A JSON string literal.
 pub fn quote(v: &str) -> String {
     let mut out = String::with_capacity(v.len() + 2);

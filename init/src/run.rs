@@ -12,7 +12,7 @@ use crate::error::{InitError, StepError};
 use crate::fit;
 use crate::log;
 use crate::plan::{Planned, Step};
-use crate::report::{BootReport, CopySummary, StageTime};
+use crate::report::{BootReport, CopySummary, StageTime, BOOT_JSON};
 use crate::stage::Stage;
 use crate::switch_root::{self, Handover};
 use crate::sys::Sys;
@@ -84,7 +84,10 @@ impl<'a> Runner<'a> {
             Step::Break(stage) => self.break_shell(*stage),
             Step::Mount(row) => {
                 log::info(&format!("{step}"));
-                sys.mount(row)?
+                sys.mount(row)?;
+                if row.target == self.cfg.new_root.trim_end_matches('/') {
+                    emergency::set_report_root(Some(&self.cfg.new_root));
+                }
             }
             Step::Mkdir(p) => sys.mkdir_p(Path::new(p))?,
             Step::Console => {
@@ -114,33 +117,48 @@ impl<'a> Runner<'a> {
                 argv,
                 env_path,
             } => {
-                let env = emergency::handover_env(env_path);
-                let h = Handover {
-                    new_root,
-                    target,
-                    argv,
-                    env: &env,
-                };
                 log::info(&format!("switch: {step}"));
-                let started = self.started;
-                let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
-                let mut last_words = || {
-                    let now = log::since_boot();
-                    log::info(&format!("switch: done in {}", log::ms(now.saturating_sub(stage_start))));
-                    log::info(&format!(
-                        "init phase done in {} (started at {:.3} s, handover at {:.3} s): exec {}",
-                        log::ms(now.saturating_sub(started)),
-                        started.as_secs_f64(),
-                        now.as_secs_f64(),
-                        argv.join(" ")
-                    ));
-                    // After chroot this is the new root's proc: the limit is back for
-                    // everything that runs after us.
-                    log::restore_kmsg_limit();
-                };
-                switch_root::switch_root(sys, &h, &mut last_words)?;
+                self.switch(new_root, target, argv, env_path)?;
             }
         }
+        Ok(())
+    }
+
+    /// switch_root and exec; right before exec (in the new root) the report is
+    /// completed, summarised on the console and written to /run/zos-init/boot.json.
+    fn switch(&mut self, new_root: &str, target: &str, argv: &[String], env_path: &str) -> Result<(), StepError> {
+        let sys = self.sys;
+        let env = emergency::handover_env(env_path);
+        let h = Handover { new_root, target, argv, env: &env };
+        let started = self.started;
+        let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
+        let report = &mut self.report;
+        let mut last_words = || {
+            // chroot done: the new root is "/" now, for any report after this.
+            emergency::set_report_root(Some("/"));
+            let now = log::since_boot();
+            let took = now.saturating_sub(stage_start);
+            log::info(&format!("switch: done in {}", log::ms(took)));
+            report.stages.push(StageTime { stage: Stage::Switch, start: stage_start, took });
+            report.handover = Some(now);
+            report.exec = argv.to_vec();
+            (report.warnings, report.errors) = log::problems();
+            log::info(&format!("summary: {}", report.summary()));
+            if let Err(e) = sys.write_file(Path::new(BOOT_JSON), report.to_json().as_bytes()) {
+                log::warn(&format!("report: {e}"));
+            }
+            log::info(&format!(
+                "init phase done in {} (started at {:.3} s, handover at {:.3} s): exec {}",
+                log::ms(now.saturating_sub(started)),
+                started.as_secs_f64(),
+                now.as_secs_f64(),
+                argv.join(" ")
+            ));
+            // After chroot this is the new root's proc: the limit is back for
+            // everything that runs after us.
+            log::restore_kmsg_limit();
+        };
+        switch_root::switch_root(sys, &h, &mut last_words)?;
         Ok(())
     }
 
@@ -185,21 +203,16 @@ impl<'a> Runner<'a> {
 
     /// `zos.break=`: a shell before the stage; the boot goes on when it exits.
     fn break_shell(&self, stage: Stage) {
-        let shell = Path::new(&self.cfg.shell);
-        let ok = self.cfg.allow_shell && self.sys.executable_in(Path::new("/"), shell).unwrap_or(false);
-        if !ok {
-            log::warn(&format!(
-                "break before {stage}: no shell allowed or present ({}); going on",
-                self.cfg.shell
-            ));
+        let cfg = self.cfg;
+        let root = if cfg.allow_shell { emergency::shell_root(self.sys, &cfg.shell, &cfg.new_root) } else { None };
+        let Some(root) = root else {
+            log::warn(&format!("break before {stage}: no shell allowed or present ({}); going on", cfg.shell));
             return;
-        }
-        log::info(&format!(
-            "break before {stage}: starting {}; exit it to continue the boot",
-            self.cfg.shell
-        ));
+        };
+        let place = if root == Path::new("/") { String::new() } else { format!(" in {}", root.display()) };
+        log::info(&format!("break before {stage}: starting {}{place}; exit it to continue the boot", cfg.shell));
         let env = emergency::handover_env(crate::config::HANDOVER_PATH);
-        match self.sys.run_shell(shell, Path::new("/dev/console"), &env) {
+        match self.sys.run_shell(Path::new(&cfg.shell), &root, Path::new("/dev/console"), &env) {
             Ok(status) => log::info(&format!("break before {stage}: shell exited ({status}); continuing")),
             Err(e) => log::warn(&format!("break before {stage}: {e}; continuing")),
         }
@@ -261,6 +274,16 @@ mod tests {
             "{calls:#?}"
         );
         assert!(calls[exec].contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+        // The report is written in the new root (after chroot), right before exec.
+        let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
+        let json = calls.iter().position(|c| c.starts_with("write /run/zos-init/boot.json")).expect("boot.json");
+        assert!(chroot < json && json < exec, "{calls:#?}");
+        let written = sys.written.borrow();
+        let text = String::from_utf8_lossy(&written[0].1);
+        for stage in Stage::ALL {
+            assert!(text.contains(&format!("{{\"name\": \"{stage}\"")), "{stage} missing in {text}");
+        }
+        assert!(text.contains("\"exec\": [\"/sbin/zinit\", \"init\"]"), "{text}");
     }
 
     #[test]

@@ -99,6 +99,28 @@ impl Sys for LinuxSys {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    fn dmesg(&self) -> Result<String, SysError> {
+        const SYSLOG_ACTION_READ_ALL: libc::c_int = 3;
+        const SYSLOG_ACTION_SIZE_BUFFER: libc::c_int = 10;
+        // SAFETY: SIZE_BUFFER takes no buffer.
+        let size = unsafe { libc::klogctl(SYSLOG_ACTION_SIZE_BUFFER, std::ptr::null_mut(), 0) };
+        let mut buf = vec![0u8; size.clamp(4096, 1 << 20) as usize];
+        // SAFETY: buf is valid for buf.len() bytes, as READ_ALL requires.
+        let n = unsafe { libc::klogctl(SYSLOG_ACTION_READ_ALL, buf.as_mut_ptr().cast(), buf.len() as libc::c_int) };
+        if n < 0 {
+            return Err(SysError::new("syslog", "-", Errno::from_raw_os_error(last_errno())));
+        }
+        buf.truncate(n as usize);
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        if let Some(parent) = path.parent() {
+            self.mkdir_p(parent)?;
+        }
+        std::fs::write(path, data).map_err(|e| SysError::new("write", path, io_errno(&e)))
+    }
+
     fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError> {
         let dir = rustix::fs::open(
             root,
@@ -200,8 +222,9 @@ impl Sys for LinuxSys {
         Err(SysError::new("execve", path, Errno::from_raw_os_error(last_errno())))
     }
 
-    fn run_shell(&self, shell: &Path, console: &Path, env: &[String]) -> Result<i32, SysError> {
+    fn run_shell(&self, shell: &Path, root: &Path, console: &Path, env: &[String]) -> Result<i32, SysError> {
         let prog = cstring("execve", shell.as_os_str().as_bytes())?;
+        let new_root = (root != Path::new("/")).then(|| cstring("chroot", root.as_os_str().as_bytes())).transpose()?;
         let tty = cstring("open", console.as_os_str().as_bytes())?;
         let (_a, argv_p) = c_array(&[shell.display().to_string()])?;
         let (_e, env_p) = c_array(env)?;
@@ -214,6 +237,11 @@ impl Sys for LinuxSys {
         if pid == 0 {
             // SAFETY: see above; all pointers were built before fork.
             unsafe {
+                if let Some(r) = &new_root {
+                    if libc::chroot(r.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                        libc::_exit(126);
+                    }
+                }
                 libc::setsid();
                 let fd = libc::open(tty.as_ptr(), libc::O_RDWR);
                 if fd >= 0 {

@@ -52,6 +52,10 @@ pub trait Sys {
     /// `root`, as it will be after switch_root).
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError>;
     fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
+    /// The kernel log buffer (syslog(2) READ_ALL), for the emergency report.
+    fn dmesg(&self) -> Result<String, SysError>;
+    /// Write a whole file (0644), creating its parent directories.
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
     /// Delete everything under `root` that lives on root's own device (switch_root's
     /// RAM reclaim); never descends into other mounts.
     fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError>;
@@ -65,8 +69,9 @@ pub trait Sys {
     fn reset_signals(&self) -> Result<(), SysError>;
     /// execve; returns only on failure (a recorder returns Ok).
     fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError>;
-    /// Run `shell` on `console` as a new session and wait for it; returns its status.
-    fn run_shell(&self, shell: &Path, console: &Path, env: &[String]) -> Result<i32, SysError>;
+    /// Run `shell` on `console` as a new session, chrooted into `root` unless it is
+    /// `/`, and wait for it; returns its status.
+    fn run_shell(&self, shell: &Path, root: &Path, console: &Path, env: &[String]) -> Result<i32, SysError>;
     /// Reap exited children; returns how many.
     fn reap(&self) -> u32;
     fn power(&self, action: Power) -> Result<(), SysError>;

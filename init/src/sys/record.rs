@@ -15,6 +15,8 @@ use crate::table::MountRow;
 
 pub struct RecordSys {
     pub(crate) calls: RefCell<Vec<String>>,
+    /// Files written through `write_file`, in order.
+    pub written: RefCell<Vec<(PathBuf, Vec<u8>)>>,
     pub(crate) failures: RefCell<Vec<(&'static str, PathBuf, Errno)>>,
     /// What `measure` reports, and what `fs_available` / meminfo say.
     pub footprint: Footprint,
@@ -30,6 +32,7 @@ impl Default for RecordSys {
     fn default() -> Self {
         RecordSys {
             calls: RefCell::default(),
+            written: RefCell::default(),
             failures: RefCell::default(),
             footprint: Footprint {
                 bytes: 10 << 20,
@@ -138,6 +141,13 @@ impl Sys for RecordSys {
             String::new()
         })
     }
+    fn dmesg(&self) -> Result<String, SysError> {
+        self.call("syslog", Path::new("-"), "dmesg".into()).map(|_| "<6>[    1.0] kernel says hi\n".into())
+    }
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
+        self.call("write", path, format!("write {} ({} bytes)", path.display(), data.len()))
+    }
     fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError> {
         self.call("unlink", root, format!("rm -rf --one-file-system {}", root.display()))?;
         Ok(Cleared {
@@ -164,9 +174,9 @@ impl Sys for RecordSys {
             format!("exec {} argv={argv:?} env={env:?}", path.display()),
         )
     }
-    fn run_shell(&self, shell: &Path, console: &Path, _env: &[String]) -> Result<i32, SysError> {
-        self.call("execve", shell, format!("{} <>{}", shell.display(), console.display()))
-            .map(|_| 0)
+    fn run_shell(&self, shell: &Path, root: &Path, console: &Path, _env: &[String]) -> Result<i32, SysError> {
+        let chroot = if root == Path::new("/") { String::new() } else { format!("chroot {} ", root.display()) };
+        self.call("execve", shell, format!("{chroot}{} <>{}", shell.display(), console.display())).map(|_| 0)
     }
     fn reap(&self) -> u32 {
         0
