@@ -24,7 +24,10 @@ fn config(img: &Image, text: &str) {
 }
 
 fn sh_lines(out: &zos_qemu::launch::BootOutcome) -> Vec<String> {
-    out.lines_with("PROBE-SH ").iter().map(|l| l["PROBE-SH ".len()..].to_string()).collect()
+    out.lines_with("PROBE-SH ")
+        .iter()
+        .map(|l| l["PROBE-SH ".len()..].to_string())
+        .collect()
 }
 
 #[test]
@@ -42,10 +45,22 @@ fn a_break_runs_the_shell_and_the_boot_continues_when_it_exits() {
     script(&img, "/etc/zos-probe/run", "cat /etc/break-mark\n");
     let out = img.boot("zos.break=hardware", MEM);
     let t = tail(&out);
-    assert!(out.has("break before hardware: starting /bin/zos-break in /mnt/root; exit it to continue the boot"), "{t}");
-    assert!(out.lines_with("BREAK-SHELL pid=").iter().any(|l| l.ends_with("init-gone=yes procs=1")), "{t}");
+    assert!(
+        out.has("break before hardware: starting /bin/zos-break in /mnt/root; exit it to continue the boot"),
+        "{t}"
+    );
+    assert!(
+        out.lines_with("BREAK-SHELL pid=")
+            .iter()
+            .any(|l| l.ends_with("init-gone=yes procs=1")),
+        "{t}"
+    );
     assert!(out.has("break before hardware: shell exited (0); continuing"), "{t}");
-    assert_eq!(fact(&out, "pid").as_deref(), Some("1"), "the boot did not continue\n{t}");
+    assert_eq!(
+        fact(&out, "pid").as_deref(),
+        Some("1"),
+        "the boot did not continue\n{t}"
+    );
     assert!(sh_lines(&out).contains(&"touched-at-break".to_string()), "{t}");
 }
 
@@ -61,16 +76,27 @@ fn emergency_shell_gets_the_report_then_the_machine_reboots() {
     config(&img, "shell = /bin/zos-emergency\n");
     let out = img.boot("init=/sbin/nope", MEM);
     let t = tail(&out);
-    assert!(out.has("emergency: next: /bin/zos-emergency (in /mnt/root) on /dev/console"), "{t}");
+    assert!(
+        out.has("emergency: next: /bin/zos-emergency (in /mnt/root) on /dev/console"),
+        "{t}"
+    );
     assert!(out.has("EMERGENCY-SHELL pid="), "{t}");
     let report = out.lines_with("EMERGENCY-REPORT ");
     assert!(
-        report.iter().any(|l| l.contains("failed: stage switch: switch_root /mnt/root /sbin/nope init: handover target /sbin/nope is missing")),
+        report.iter().any(|l| l.contains(
+            "failed: stage switch: switch_root /mnt/root /sbin/nope init: handover target /sbin/nope is missing"
+        )),
         "{report:#?}\n{t}"
     );
     assert!(report.iter().any(|l| l.contains("dmesg (last 30 lines):")), "{t}");
-    assert!(report.iter().any(|l| l.contains("Run /init as init process")), "the kernel log is in the report\n{t}");
-    assert!(report.iter().any(|l| l.contains("tmpfs /mnt/root tmpfs")), "mounts\n{t}");
+    assert!(
+        report.iter().any(|l| l.contains("Run /init as init process")),
+        "the kernel log is in the report\n{t}"
+    );
+    assert!(
+        report.iter().any(|l| l.contains("tmpfs /mnt/root tmpfs")),
+        "mounts\n{t}"
+    );
     assert!(report.iter().any(|l| l.contains("memory: total")), "{t}");
     assert!(out.has("emergency: shell exited (0): rebooting"), "{t}");
     assert!(out.has("reboot: Restarting system"), "{t}");
@@ -99,15 +125,30 @@ fn the_boot_report_is_in_the_new_root() {
     let t = tail(&out);
     let json = sh_lines(&out).join("\n");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("boot.json: {e}\n{json}\n{t}"));
-    let stages: Vec<&str> = v["stages"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(stages, ["mounts", "copy", "newroot", "hardware", "modules", "debug", "switch"], "{json}");
+    let stages: Vec<&str> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["mounts", "copy", "newroot", "hardware", "modules", "debug", "switch"],
+        "{json}"
+    );
     for s in v["stages"].as_array().unwrap() {
-        assert!(s["duration_ms"].as_f64().unwrap() >= 0.0 && s["start_ms"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(
+            s["duration_ms"].as_f64().unwrap() >= 0.0 && s["start_ms"].as_f64().unwrap() > 0.0,
+            "{s}"
+        );
     }
     let phase = v["init_phase_ms"].as_f64().unwrap();
     let logged = zos_builder::run::init_phase_ms(&out.log).unwrap();
     assert!((phase - logged).abs() < 1.0, "json {phase} vs log {logged}");
-    assert!(v["copy"]["files"].as_u64().unwrap() > 0 && v["copy"]["bytes"].as_u64().unwrap() > 1 << 20, "{json}");
+    assert!(
+        v["copy"]["files"].as_u64().unwrap() > 0 && v["copy"]["bytes"].as_u64().unwrap() > 1 << 20,
+        "{json}"
+    );
     assert_eq!(v["exec"], serde_json::json!(["/sbin/zinit", "init"]));
     assert!(out.has("zos-init: summary: mounts "), "{t}");
 }
@@ -125,11 +166,21 @@ fn a_long_oddly_quoted_cmdline_does_not_break_the_boot() {
     let out = img.boot(&odd, MEM);
     let t = tail(&out);
     assert_eq!(fact(&out, "pid").as_deref(), Some("1"), "the boot broke\n{t}");
-    assert_eq!(out.lines_with("cmdline: zos.bogus=1: unknown or malformed flag, ignored").len(), 1, "reported once\n{t}");
+    assert_eq!(
+        out.lines_with("cmdline: zos.bogus=1: unknown or malformed flag, ignored")
+            .len(),
+        1,
+        "reported once\n{t}"
+    );
     assert!(out.has("cmdline: zos.tmpfs=lots: not a size"), "{t}");
     // Zero-OS flags reach the handover target untouched (the kernel passes k=v as env).
     assert_eq!(fact(&out, "env.farmer_id").as_deref(), Some("42"), "{t}");
     assert_eq!(fact(&out, "env.runmode").as_deref(), Some("dev"), "{t}");
     let mounts = common::guest::facts(&out);
-    assert!(mounts.iter().any(|(k, v)| k == "mount" && v.contains(" / tmpfs ") && v.contains("size=1572864k")), "{t}");
+    assert!(
+        mounts
+            .iter()
+            .any(|(k, v)| k == "mount" && v.contains(" / tmpfs ") && v.contains("size=1572864k")),
+        "{t}"
+    );
 }

@@ -3,15 +3,22 @@
 //!
 //! The library holds all logic; `main.rs` only parses arguments.
 
+pub mod apk;
 pub mod compress;
 pub mod cpio;
 pub mod error;
 pub mod inspect;
+pub mod inst;
 pub mod manifest;
+pub mod mode;
+pub mod modules;
 pub mod pack;
 pub mod rootfs;
 pub mod run;
+pub mod tiers;
+pub mod timeline;
 pub mod workspace;
+pub mod zinit;
 
 pub use compress::Compression;
 pub use error::{BuildError, InspectError};

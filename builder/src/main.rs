@@ -27,14 +27,37 @@ enum Cmd {
         /// The image file.
         image: PathBuf,
     },
-    /// Build the default image (busybox userland, the init, a zinit stand-in) and
-    /// boot it under QEMU with the console on this terminal (Ctrl-A X quits).
+    /// Build the default image (busybox userland, the init, zinit 0.1 with the demo
+    /// units) and boot it under QEMU with a shell on this terminal (`zinit poweroff`
+    /// ends it; Ctrl-A X quits QEMU).
     Run(RunArgs),
+    /// Install Alpine packages (configs/packages.txt) into a rootfs directory natively:
+    /// no Docker, no apk, no root; `build --rootfs DIR` then packs it with its owners.
+    Rootfs(zos_builder::apk::cli::RootfsArgs),
+    /// Check zinit unit sets (YAML for zinit 0.2, TOML for 0.1): parse errors, unknown
+    /// keys, after/requires/wants naming no unit, cycles; with --rootfs, an exec whose
+    /// program that rootfs lacks.
+    Lint {
+        /// Unit directories [default: configs/zinit and configs/zinit/toml].
+        dirs: Vec<PathBuf>,
+        /// Check exec programs against this rootfs (PATH lookup, symlinks inside it).
+        #[arg(long, value_name = "DIR")]
+        rootfs: Option<PathBuf>,
+    },
+    /// Draw the init's boot report (/run/zos-init/boot.json) as an SVG timeline.
+    Timeline {
+        /// The boot.json file.
+        report: PathBuf,
+        /// Output SVG [default: the report's name with .svg].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// No terminal: boot, let the stand-in power off, print the log's init lines.
+    /// No terminal: boot, wait for the services, print the boot timeline and
+    /// `zinit list`, power off with `zinit poweroff`.
     #[arg(long)]
     batch: bool,
     /// Extra kernel command line (e.g. "zos.log=debug zos.tmpfs=2G").
@@ -49,6 +72,9 @@ struct RunArgs {
     /// Work directory for the rootfs, the image and serial.log.
     #[arg(long, default_value = "output")]
     output: PathBuf,
+    /// debug (default) or release: see `build --mode`.
+    #[arg(long, default_value = "debug", env = "BUILDMODE")]
+    mode: String,
     /// Seconds before a --batch run is killed.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -74,9 +100,31 @@ struct BuildArgs {
     /// Pack every entry as uid 0, gid 0.
     #[arg(long)]
     root_owned: bool,
+    /// debug (default: debug-file injection on, emergency shell) or release (no
+    /// injection code, no shell, emergency reboot). Sets /etc/zos-init.conf's keys.
+    #[arg(long, default_value = "debug", env = "BUILDMODE")]
+    mode: String,
+    /// Add zinit 0.1 (crates.io, built once for musl and cached) and hand over to
+    /// /sbin/zinit-pid1 instead of the production default `/sbin/zinit init`.
+    #[arg(long)]
+    zinit: bool,
+    /// Add this unit set (a dir of *.yaml for zinit 0.2, or system/ and services/ of
+    /// *.toml for 0.1), after linting it against the image.
+    #[arg(long, value_name = "DIR")]
+    units: Option<PathBuf>,
     /// Extra file SRC:DEST[:MODE] (MODE octal); replaces DEST from the rootfs.
     #[arg(long = "file", value_name = "SRC:DEST[:MODE]")]
     files: Vec<String>,
+    /// Kernel modules from this tree: a lib/modules/<version> dir, a root holding
+    /// one, or a kernel .deb. Packed by tier with their dependencies (docs/MODULES.md).
+    #[arg(long, value_name = "PATH")]
+    modules_from: Option<PathBuf>,
+    /// Tier preset: minimal, standard or full [default: $INCLUDE_MODULES, else standard].
+    #[arg(long, value_name = "PRESET")]
+    include_modules: Option<String>,
+    /// A tier file instead of a preset (may `include` a preset).
+    #[arg(long, value_name = "FILE")]
+    tiers: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +133,9 @@ fn main() -> ExitCode {
         Cmd::Build(args) => build(args),
         Cmd::Ls { image } => ls(&image),
         Cmd::Run(args) => run(args),
+        Cmd::Rootfs(args) => zos_builder::apk::cli::run(args),
+        Cmd::Lint { dirs, rootfs } => lint(dirs, rootfs),
+        Cmd::Timeline { report, output } => timeline(&report, output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,7 +151,8 @@ fn build(args: BuildArgs) -> Result<()> {
     // Parsed here rather than by clap so that the message lists the valid names
     // in the same words as the library's error.
     let compression: Compression = args.compression.parse()?;
-    let extras = args
+    let mode: zos_builder::mode::BuildMode = args.mode.parse().map_err(anyhow::Error::msg)?;
+    let mut extras = args
         .files
         .iter()
         .map(|s| ExtraEntry::parse_file_spec(s))
@@ -115,9 +167,27 @@ fn build(args: BuildArgs) -> Result<()> {
     };
     // A missing rootfs is reported before spending minutes building /init.
     std::fs::metadata(&args.rootfs).with_context(|| format!("rootfs {}", args.rootfs.display()))?;
+    // The init reads its config from the image; the mode's keys go on top of the
+    // rootfs's own file (an explicit --file for it still wins: it comes first).
+    if !extras
+        .iter()
+        .any(|e| matches!(e, ExtraEntry::File { path, .. } if path.ends_with("etc/zos-init.conf")))
+    {
+        extras.push(ExtraEntry::File {
+            path: zos_init::config::CONFIG_PATH.into(),
+            source: zos_builder::cpio::FileData::Bytes(mode.image_config(Some(&args.rootfs))?.into_bytes()),
+            mode: Some(0o644),
+        });
+    }
+    if let Some(tree) = &args.modules_from {
+        add_modules(tree, &args, &mut extras)?;
+    }
+    if args.zinit || args.units.is_some() {
+        zos_builder::zinit::cli::add_to_build(&args.rootfs, &mut extras, args.zinit, args.units.as_deref())?;
+    }
     let init = match args.init {
         Some(p) => p,
-        None => build_init()?,
+        None => mode.build_init()?,
     };
     let output = args
         .output
@@ -144,11 +214,6 @@ fn build(args: BuildArgs) -> Result<()> {
     Ok(())
 }
 
-/// Builds zos-init as a static musl binary (it runs before any libc is around).
-fn build_init() -> Result<PathBuf> {
-    Ok(zos_builder::workspace::build_musl("zos-init", "init")?)
-}
-
 fn run(args: RunArgs) -> Result<()> {
     let opts = zos_builder::run::RunOptions {
         output: args.output,
@@ -157,17 +222,15 @@ fn run(args: RunArgs) -> Result<()> {
         memory_mb: args.memory,
         batch: args.batch,
         timeout: std::time::Duration::from_secs(args.timeout),
+        mode: args.mode.parse().map_err(anyhow::Error::msg)?,
     };
     let report = zos_builder::run::run(&opts)?;
+    let t = &report.timeline;
     if opts.batch {
-        for line in report
-            .outcome
-            .log
-            .lines()
-            .filter(|l| l.contains("zos-init:") || l.contains("zinit stand-in"))
-        {
-            println!("{line}");
-        }
+        // The whole boot on one clock: kernel, the init's stages, zinit, services up.
+        print!("boot timeline (s since boot, QEMU TCG):\n{t}");
+        println!("zinit list when the services were up:");
+        t.zinit_list.iter().for_each(|l| println!("  {l}"));
     }
     println!(
         "image: {} ({} bytes)",
@@ -179,9 +242,78 @@ fn run(args: RunArgs) -> Result<()> {
         Some(ms) => println!("init phase: {ms:.1} ms (from the init's own log, QEMU TCG)"),
         None => anyhow::bail!("the init never reached handover; see {}", report.serial_log.display()),
     }
+    if let Some(up) = t.services_up {
+        println!("services up: {up:.2} s after boot (zinit's boot-report unit)");
+    }
     if report.outcome.timed_out {
         anyhow::bail!("QEMU was killed after {} s", args.timeout);
     }
+    if opts.batch {
+        anyhow::ensure!(!t.panicked, "the kernel panicked; see {}", report.serial_log.display());
+        anyhow::ensure!(
+            t.services_up.is_some() && t.powered_off,
+            "no clean `zinit poweroff` after the services came up; see {}",
+            report.serial_log.display()
+        );
+    }
+    Ok(())
+}
+
+fn timeline(report: &Path, output: Option<PathBuf>) -> Result<()> {
+    let text = std::fs::read_to_string(report).with_context(|| format!("boot report {}", report.display()))?;
+    let svg = zos_builder::timeline::render(&report.display().to_string(), &text)?;
+    let out = output.unwrap_or_else(|| report.with_extension("svg"));
+    std::fs::write(&out, svg).with_context(|| format!("write {}", out.display()))?;
+    println!("{}", out.display());
+    Ok(())
+}
+
+fn lint(mut dirs: Vec<PathBuf>, rootfs: Option<PathBuf>) -> Result<()> {
+    if dirs.is_empty() {
+        use zos_builder::zinit::{install::shipped_units, Generation};
+        dirs = vec![shipped_units(Generation::V2Yaml), shipped_units(Generation::V1Toml)];
+    }
+    let (text, clean) = zos_builder::zinit::cli::lint_dirs(&dirs, rootfs.as_deref());
+    print!("{text}");
+    anyhow::ensure!(clean, "lint found errors");
+    Ok(())
+}
+
+/// Tier selection from a module tree, staged next to the output and added as extras.
+fn add_modules(tree: &Path, args: &BuildArgs, extras: &mut Vec<ExtraEntry>) -> Result<()> {
+    use zos_builder::{modules, tiers::Tiers};
+    let tiers = match &args.tiers {
+        Some(f) => Tiers::from_file(f)?,
+        None => {
+            let preset = args
+                .include_modules
+                .clone()
+                .or_else(|| std::env::var("INCLUDE_MODULES").ok())
+                .unwrap_or_else(|| "standard".into());
+            Tiers::preset(&preset)?
+        }
+    };
+    let tree = modules::ModuleTree::open(tree)?;
+    let sel = modules::select(&tree, &tiers)?;
+    for n in &sel.notes {
+        eprintln!("modules: {n}");
+    }
+    let staging = PathBuf::from("output/modules-staging");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).with_context(|| format!("clear {}", staging.display()))?;
+    }
+    modules::install(&tree, &sel, &staging, modules::IndexWriter::Auto)?;
+    extras.extend(modules::to_extras(&staging));
+    if !modules::set_essential(extras, &sel.essential) {
+        eprintln!("modules: /etc/zos-init.conf comes from --file: set essential_modules there yourself");
+    }
+    eprintln!(
+        "modules: {} packed from {} ({}), essential: {}",
+        sel.packed.len(),
+        tree.dir.display(),
+        tree.version,
+        sel.essential.join(" ")
+    );
     Ok(())
 }
 

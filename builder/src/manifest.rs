@@ -21,6 +21,8 @@ pub enum ManifestError {
     Socket { path: PathBuf },
     #[error("{}: {cause}", path.display())]
     Io { path: PathBuf, cause: io::Error },
+    #[error("ownership manifest {}: {reason}", path.display())]
+    Owners { path: PathBuf, reason: String },
 }
 
 /// Splits a `dev_t` as glibc's `gnu_dev_major`/`gnu_dev_minor` do (12-bit major and
@@ -48,6 +50,20 @@ pub fn scan(root: &Path) -> Result<Vec<Entry>, ManifestError> {
     walk(root, Path::new(""), &mut out)?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// `scan`, then the owners and modes recorded in the ownership manifest beside the
+/// rootfs (`<rootfs>.owners`, written by the Alpine installer), when there is one:
+/// an ordinary user cannot chown files on the host, so that is where they live.
+pub fn scan_with_owners(root: &Path) -> Result<Vec<Entry>, ManifestError> {
+    let mut entries = scan(root)?;
+    let sidecar = crate::apk::owners::sidecar_for(root);
+    if sidecar.exists() {
+        let owners = crate::apk::owners::Owners::load(&sidecar)
+            .map_err(|reason| ManifestError::Owners { path: sidecar, reason })?;
+        owners.apply(&mut entries);
+    }
+    Ok(entries)
 }
 
 fn walk(host_dir: &Path, rel_dir: &Path, out: &mut Vec<Entry>) -> Result<(), ManifestError> {

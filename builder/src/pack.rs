@@ -162,7 +162,7 @@ fn collect_entries(req: &ImageRequest) -> Result<Vec<Entry>, BuildError> {
     );
     let mut map: BTreeMap<PathBuf, Entry> = BTreeMap::new();
     if let Some(root) = &req.rootfs {
-        for e in manifest::scan(root)? {
+        for e in manifest::scan_with_owners(root)? {
             map.insert(e.name.clone(), e);
         }
     }

@@ -1,7 +1,9 @@
 //! A minimal Zero-OS-shaped userland: Debian's static busybox with its applet links,
 //! the directories and files the shell /init and zinit expect (`/run -> var/run`,
-//! `/etc/mtab -> /proc/mounts`, `/etc/zinit`), and a stand-in for zinit until the
-//! real-zinit issue lands. Used by `zos-builder run` and by the QEMU tests.
+//! `/etc/mtab -> /proc/mounts`, `/etc/zinit`), and a stand-in for `/sbin/zinit init`
+//! (the production handover target) for images without a real zinit. `zos-builder
+//! run` adds zinit 0.1 on top (src/zinit), which replaces `/sbin/zinit` with its
+//! client and hands over to `/sbin/zinit-pid1`. Used by `run` and by the QEMU tests.
 
 use std::fs;
 use std::io;
@@ -28,7 +30,7 @@ fn at<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> RootfsE
 /// operator a shell on the console (`zinit.standin=poweroff` on the cmdline: power off
 /// instead, for batch runs).
 pub const ZINIT_STAND_IN: &str = r#"#!/bin/sh
-# Stand-in for zinit (the real one arrives with the real-zinit issue).
+# Stand-in for zinit 0.2's `zinit init` in images without a real zinit.
 echo "zinit stand-in: pid $$, argv: $0 $*, PATH=$PATH"
 echo "zinit stand-in: root is $(grep ' / ' /proc/mounts)"
 if grep -qw 'zinit.standin=poweroff' /proc/cmdline; then

@@ -1,8 +1,10 @@
 //! `zos-builder run`: the main job. Gets what it needs itself (the Debian cloud kernel
 //! and busybox-static through apt into the cache, QEMU when missing), builds the init,
-//! lays out the default busybox userland with a zinit stand-in, packs it and boots it
-//! under QEMU TCG with the console on the terminal. Afterwards it reports the init
-//! phase time from the init's own log line.
+//! lays out the default busybox userland with real zinit 0.1 (`zinit-pid1`, built once
+//! and cached) and the demo unit set (configs/zinit/toml), packs it and boots it under
+//! QEMU TCG with the console on the terminal (a shell from the `console` unit). With
+//! `--batch` the `boot-report` unit powers off with `zinit poweroff` once the services
+//! are up, and the boot timeline is read back from the serial log.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,10 +12,13 @@ use std::time::Duration;
 use zos_qemu::launch::{Boot, BootOutcome};
 use zos_qemu::Arch;
 
+use crate::mode::BuildMode;
 use crate::{build_image, rootfs, workspace, Compression, ImageRequest, ImageSummary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error(transparent)]
+    Modules(#[from] crate::modules::ModulesError),
     #[error(transparent)]
     Qemu(#[from] zos_qemu::Error),
     #[error(transparent)]
@@ -22,8 +27,16 @@ pub enum RunError {
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]
     Cargo(#[from] workspace::CargoError),
-    #[error("clear {}: {cause}", path.display())]
-    Clear { path: PathBuf, cause: std::io::Error },
+    #[error("{op} {}: {cause}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Mode(#[from] crate::mode::ModeError),
+    #[error(transparent)]
+    Zinit(#[from] crate::zinit::ZinitError),
 }
 
 pub struct RunOptions {
@@ -34,9 +47,11 @@ pub struct RunOptions {
     /// Extra kernel cmdline.
     pub append: String,
     pub memory_mb: u32,
-    /// No terminal: the stand-in powers off after handover; killed after `timeout`.
+    /// No terminal: zinit powers off once the services are up; killed after `timeout`.
     pub batch: bool,
     pub timeout: Duration,
+    /// debug or release (docs/BUILD.md): the init's features and config keys.
+    pub mode: BuildMode,
 }
 
 pub struct RunReport {
@@ -44,6 +59,8 @@ pub struct RunReport {
     pub outcome: BootOutcome,
     /// From the init's closing line.
     pub init_phase_ms: Option<f64>,
+    /// Kernel, init and zinit lines on one clock (docs/OVERVIEW.md).
+    pub timeline: crate::zinit::timeline::Timeline,
     pub serial_log: PathBuf,
 }
 
@@ -54,9 +71,9 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     let applets = zos_qemu::busybox::applets(&busybox)?;
     let init = match &opts.init {
         Some(p) => p.clone(),
-        None => workspace::build_musl("zos-init", "init")?,
+        None => opts.mode.build_init()?,
     };
-    let image = default_image(&opts.output, &init, &busybox, &applets)?;
+    let image = default_image(&opts.output, &init, &busybox, &applets, opts.mode)?;
 
     let mut boot = Boot::new(&kernel, &image.path);
     boot.memory_mb = opts.memory_mb;
@@ -64,34 +81,55 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     boot.timeout = opts.timeout;
     boot.serial_log = opts.output.join("serial.log");
     boot.append = if opts.batch {
-        format!("zinit.standin=poweroff {}", opts.append)
+        // Read by the boot-report unit (configs/zinit/toml/scripts/zos-boot-report).
+        format!("zinit.report=poweroff {}", opts.append)
     } else {
         opts.append.clone()
     };
     let outcome = boot.run()?;
     let init_phase_ms = init_phase_ms(&outcome.log);
+    let timeline = crate::zinit::timeline::parse(&outcome.log);
     Ok(RunReport {
         image,
         outcome,
         init_phase_ms,
+        timeline,
         serial_log: boot.serial_log,
     })
 }
 
-/// `output/rootfs` (busybox userland + zinit stand-in) packed with `init` into
-/// `output/initramfs.cpio.zst`.
-pub fn default_image(output: &Path, init: &Path, busybox: &Path, applets: &[String]) -> Result<ImageSummary, RunError> {
+/// `output/rootfs` (busybox userland) with zinit 0.1 and the demo units, packed with
+/// `init` into `output/initramfs.cpio.zst`.
+pub fn default_image(
+    output: &Path,
+    init: &Path,
+    busybox: &Path,
+    applets: &[String],
+    mode: BuildMode,
+) -> Result<ImageSummary, RunError> {
     let root = output.join("rootfs");
     if root.exists() {
-        std::fs::remove_dir_all(&root).map_err(|cause| RunError::Clear {
+        std::fs::remove_dir_all(&root).map_err(|cause| RunError::Io {
+            op: "clear",
             path: root.clone(),
             cause,
         })?;
     }
     rootfs::busybox_rootfs(&root, busybox, applets)?;
+    // The test kernel's minimal tier (btrfs, fuse, virtio): coldplug has work to do.
+    crate::modules::add_test_kernel_preset(&root, "minimal")?;
+    // Before the mode's keys: they are set over the rootfs's config, handover included.
+    let extras = crate::zinit::install::demo_extras(&root)?;
+    let config = mode.image_config(Some(&root))?;
+    std::fs::write(root.join("etc/zos-init.conf"), config).map_err(|cause| RunError::Io {
+        op: "write",
+        path: root.join("etc/zos-init.conf"),
+        cause,
+    })?;
     let req = ImageRequest {
         rootfs: Some(root),
         init: Some(init.to_path_buf()),
+        extras,
         compression: Compression::Zstd,
         root_owned: true,
         output: output.join("initramfs.cpio.zst"),

@@ -28,6 +28,16 @@ pub fn root() -> PathBuf {
 /// returning the binary's path. Adds the rustup target first when rustup is there
 /// (rust-toolchain.toml names it, but older rustups only honour that on install).
 pub fn build_musl(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
+    build(package, bin, false)
+}
+
+/// The same without the package's default features (a release init: no debug
+/// injection), in its own target dir so the two variants don't rebuild each other.
+pub fn build_musl_no_default(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
+    build(package, bin, true)
+}
+
+fn build(package: &str, bin: &str, no_default: bool) -> Result<PathBuf, CargoError> {
     let workspace = root();
     if let Ok(out) = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -46,7 +56,17 @@ pub fn build_musl(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
         }
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let args = [
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        // cargo resolves a relative CARGO_TARGET_DIR against its working directory.
+        .map(|d| workspace.join(d))
+        .unwrap_or_else(|| workspace.join("target"));
+    let target_dir = if no_default {
+        base.join("no-default-features")
+    } else {
+        base
+    };
+    let target_dir_arg = target_dir.to_string_lossy().into_owned();
+    let mut args = vec![
         "build",
         "--release",
         "-p",
@@ -56,9 +76,12 @@ pub fn build_musl(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
         "--target",
         MUSL_TARGET,
     ];
+    if no_default {
+        args.extend(["--no-default-features", "--target-dir", target_dir_arg.as_str()]);
+    }
     let cmd = format!("{} {}", cargo.to_string_lossy(), args.join(" "));
     let status = Command::new(&cargo)
-        .args(args)
+        .args(&args)
         .current_dir(&workspace)
         .status()
         .map_err(|cause| CargoError::Spawn {
@@ -68,10 +91,6 @@ pub fn build_musl(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
     if !status.success() {
         return Err(CargoError::Failed { cmd, status });
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        // cargo resolves a relative CARGO_TARGET_DIR against its working directory.
-        .map(|d| workspace.join(d))
-        .unwrap_or_else(|| workspace.join("target"));
     let path = target_dir.join(MUSL_TARGET).join("release").join(bin);
     if !path.is_file() {
         return Err(CargoError::Missing { cmd, path });

@@ -8,7 +8,8 @@
 //! recorded in `Flags::problems`, reported once, and ignored: a bad cmdline never
 //! stops the boot.
 
-use crate::config::{parse_bool, valid_size, EmergencyAction, LogLevel, LogTargets};
+use crate::config::{parse_bool, valid_size, ColdplugMode, EmergencyAction, LogLevel, LogTargets};
+use crate::debug::{DebugFlags, Source};
 use crate::stage::Stage;
 
 /// What the kernel command line asks of the init. `None`: keep the config's value.
@@ -32,6 +33,17 @@ pub struct Flags {
     pub log_targets: Option<LogTargets>,
     /// `zos.break=STAGE[,STAGE]` / `rd.break[=STAGE]`: a shell before these stages.
     pub break_before: Vec<Stage>,
+    /// `zos.debug=0|1`, `zos.debug.src=`, `zos.debug.wait=MS`: debug-file injection.
+    pub debug: DebugFlags,
+    /// `zos.coldplug=native|udev|off`.
+    pub coldplug: Option<ColdplugMode>,
+    /// `modules_load=a,b` (also `rd.modules_load=`, `modules-load=`): more modules.
+    pub modules_load: Vec<String>,
+    /// `module_blacklist=a,b` (also `modprobe.blacklist=`, `rd.driver.blacklist=`).
+    pub module_blacklist: Vec<String>,
+    /// `module.param[=value]` words (the kernel applies them to built-ins; we pass
+    /// them to the modules we load).
+    pub module_params: Vec<String>,
     /// Malformed or unknown flags of ours, each described once.
     pub problems: Vec<String>,
 }
@@ -126,14 +138,54 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
             }
             Err(e) => Some(format!("zos.log_to={v}: {e}")),
         },
+        ("zos.debug", Some(v)) => match parse_bool(v) {
+            Some(b) => {
+                flags.debug.force = Some(b);
+                None
+            }
+            None => Some(format!("zos.debug={v}: expected 0 or 1")),
+        },
+        ("zos.debug.src", Some(v)) => match Source::parse(v) {
+            Some(src) => {
+                flags.debug.source = Some(src);
+                None
+            }
+            None => Some(format!(
+                "zos.debug.src={v}: expected /dev/NAME or LABEL=NAME (11 chars at most)"
+            )),
+        },
+        ("zos.debug.wait", Some(v)) => match v.parse::<u64>() {
+            Ok(ms) if ms <= 60_000 => {
+                flags.debug.wait = Some(std::time::Duration::from_millis(ms));
+                None
+            }
+            _ => Some(format!("zos.debug.wait={v}: expected milliseconds (at most 60000)")),
+        },
         // dracut: a bare rd.break stops at the very end, before switch_root.
         ("rd.break", None) => {
             flags.break_before.push(Stage::Switch);
             None
         }
         ("zos.break" | "rd.break", Some(v)) => push_stages(&mut flags.break_before, key, v),
+        ("zos.coldplug", Some(v)) => match v.parse() {
+            Ok(c) => {
+                flags.coldplug = Some(c);
+                None
+            }
+            Err(e) => Some(format!("zos.coldplug={v}: {e}")),
+        },
+        ("modules_load" | "modules-load" | "rd.modules_load" | "rd.modules-load", Some(v)) => {
+            push_names(&mut flags.modules_load, v)
+        }
+        ("module_blacklist" | "modprobe.blacklist" | "rd.driver.blacklist", Some(v)) => {
+            push_names(&mut flags.module_blacklist, v)
+        }
         (k, _) if k.starts_with("zos.") => Some(format!("{}: unknown or malformed flag, ignored", show(key, value))),
         ("init", None) => Some("init: needs a path (init=/sbin/zinit)".to_string()),
+        (k, _) if is_module_param(k) => {
+            flags.module_params.push(show(key, value));
+            None
+        }
         _ => None, // not ours: pass through untouched
     };
     if let Some(p) = problem {
@@ -141,6 +193,25 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
             flags.problems.push(p);
         }
     }
+}
+
+/// `virtio_net.napi_tx`: a module name, a dot, a parameter (not our `rd.` flags).
+fn is_module_param(key: &str) -> bool {
+    let Some((module, param)) = key.split_once('.') else {
+        return false;
+    };
+    let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    module != "rd" && word(module) && !param.is_empty()
+}
+
+fn push_names(list: &mut Vec<String>, v: &str) -> Option<String> {
+    for n in v.split(',').filter(|n| !n.is_empty()) {
+        let n = n.replace('-', "_");
+        if !list.contains(&n) {
+            list.push(n);
+        }
+    }
+    None
 }
 
 fn show(key: &str, value: Option<&str>) -> String {
@@ -238,6 +309,17 @@ mod tests {
     }
 
     #[test]
+    fn debug_injection_flags() {
+        let f = parse("zos.debug=1 zos.debug.src=LABEL=ZOSDEBUG zos.debug.wait=2500 zos-debug");
+        assert_eq!(f.debug.force, Some(true));
+        assert_eq!(f.debug.source, Some(Source::Label("ZOSDEBUG".into())));
+        assert_eq!(f.debug.wait, Some(std::time::Duration::from_millis(2500)));
+        let f = parse("zos.debug=maybe zos.debug.src=sda1 zos.debug.wait=-1");
+        assert_eq!(f.debug, DebugFlags::default());
+        assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
+    }
+
+    #[test]
     fn dracut_spellings() {
         let f = parse("rd.break rd.debug rd.emergency=reboot");
         assert_eq!(f.break_before, vec![Stage::Switch]);
@@ -263,6 +345,17 @@ mod tests {
         assert!(f.problems[0].contains("zos.tmpfs=lots"));
         assert!(f.problems.iter().any(|p| p.contains("zos.nope=1")));
         assert!(f.problems.iter().any(|p| p.contains("unknown stage nowhere")));
+    }
+
+    #[test]
+    fn module_flags() {
+        let f = parse("modules_load=vfat,virtio-rng rd.modules_load=fuse module_blacklist=floppy modprobe.blacklist=pcspkr zos.coldplug=udev virtio_net.napi_tx=1 i915.modeset rd.luks=0 console=ttyS0");
+        assert_eq!(f.modules_load, vec!["vfat", "virtio_rng", "fuse"]);
+        assert_eq!(f.module_blacklist, vec!["floppy", "pcspkr"]);
+        assert_eq!(f.coldplug, Some(ColdplugMode::Udev));
+        assert_eq!(f.module_params, vec!["virtio_net.napi_tx=1", "i915.modeset"]);
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        assert_eq!(parse("zos.coldplug=maybe").problems.len(), 1);
     }
 
     #[test]

@@ -96,6 +96,38 @@ impl FromStr for LogTargets {
     }
 }
 
+/// How the hardware stage finds drivers (`coldplug =`, `zos.coldplug=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdplugMode {
+    /// Walk /sys for modaliases, match modules.alias, load; no udevd.
+    Native,
+    /// The shell /init's way: the image's udevd, `udevadm trigger` x2, settle, stop.
+    Udev,
+    Off,
+}
+
+impl FromStr for ColdplugMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "native" => Ok(Self::Native),
+            "udev" => Ok(Self::Udev),
+            "off" | "0" | "no" => Ok(Self::Off),
+            _ => Err("expected native, udev or off".into()),
+        }
+    }
+}
+
+impl fmt::Display for ColdplugMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Native => "native",
+            Self::Udev => "udev",
+            Self::Off => "off",
+        })
+    }
+}
+
 /// Everything the plan is made from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -118,6 +150,22 @@ pub struct Config {
     pub shell: String,
     pub log_level: LogLevel,
     pub log_targets: LogTargets,
+    /// Hardware stage: native, udev or off.
+    pub coldplug: ColdplugMode,
+    /// Bound on coldplug (native rounds, or udev trigger + settle), in ms.
+    pub coldplug_timeout_ms: u64,
+    /// Native coldplug stops after this long without a new uevent, in ms.
+    pub coldplug_quiet_ms: u64,
+    /// The essential tier: loaded at every boot (the shell's `modprobe btrfs fuse`).
+    pub essential_modules: Vec<String>,
+    /// Extra modules to load (`modules_load=` on the cmdline adds to these).
+    pub modules_load: Vec<String>,
+    /// Never loaded, not even as a dependency (`module_blacklist=`).
+    pub module_blacklist: Vec<String>,
+    /// `module.param=value` for the modules the init loads (the cmdline's words).
+    pub module_params: Vec<String>,
+    /// Inject debug files (docs/INIT.md) even without /init-debug: a debug build.
+    pub debug_inject: bool,
 }
 
 impl Default for Config {
@@ -142,6 +190,14 @@ impl Default for Config {
                 console: true,
                 kmsg: true,
             },
+            coldplug: ColdplugMode::Native,
+            coldplug_timeout_ms: 10_000,
+            coldplug_quiet_ms: 100,
+            essential_modules: vec!["btrfs".into(), "fuse".into()],
+            modules_load: Vec::new(),
+            module_blacklist: Vec::new(),
+            module_params: Vec::new(),
+            debug_inject: false,
         }
     }
 }
@@ -198,6 +254,14 @@ impl Config {
             "allow_shell" => self.allow_shell = bool_of()?,
             "shell" => self.shell = absolute(key, value)?,
             "log_level" => self.log_level = value.parse().map_err(|e| format!("log_level: {e}"))?,
+            "debug_inject" => self.debug_inject = bool_of()?,
+            "coldplug" => self.coldplug = value.parse().map_err(|e| format!("coldplug: {e}"))?,
+            "coldplug_timeout_ms" => self.coldplug_timeout_ms = millis(key, value)?,
+            "coldplug_quiet_ms" => self.coldplug_quiet_ms = millis(key, value)?,
+            "essential_modules" => self.essential_modules = list(),
+            "modules_load" => self.modules_load = list(),
+            "module_blacklist" => self.module_blacklist = list(),
+            "module_params" => self.module_params = list(),
             "log_to" => self.log_targets = value.parse().map_err(|e| format!("log_to: {e}"))?,
             _ => return Err(format!("unknown key `{key}`")),
         }
@@ -206,6 +270,25 @@ impl Config {
 
     /// The file the builder writes; `parse(render())` gives the same config back.
     pub fn render(&self) -> String {
+        self.render_core() + &self.render_hardware()
+    }
+
+    /// The hardware-stage keys (docs/MODULES.md).
+    fn render_hardware(&self) -> String {
+        format!(
+            "coldplug = {}\ncoldplug_timeout_ms = {}\ncoldplug_quiet_ms = {}\nessential_modules = {}\n\
+             modules_load = {}\nmodule_blacklist = {}\nmodule_params = {}\n",
+            self.coldplug,
+            self.coldplug_timeout_ms,
+            self.coldplug_quiet_ms,
+            self.essential_modules.join(" "),
+            self.modules_load.join(" "),
+            self.module_blacklist.join(" "),
+            self.module_params.join(" "),
+        )
+    }
+
+    fn render_core(&self) -> String {
         let targets = match (self.log_targets.console, self.log_targets.kmsg) {
             (true, false) => "console",
             (false, true) => "kmsg",
@@ -221,7 +304,7 @@ impl Config {
             "# zos-init configuration (docs/INIT.md). The kernel cmdline overrides it.\n\
              new_root = {}\ntmpfs_size = {}\ncopy = {}\nexclude = {}\nfree_source = {}\n\
              handover = {}\nhandover_args = {}\nemergency = {}\nallow_shell = {}\nshell = {}\n\
-             log_level = {}\nlog_to = {}\n",
+             log_level = {}\nlog_to = {}\ndebug_inject = {}\n",
             self.new_root,
             self.tmpfs_size,
             self.copy.join(" "),
@@ -234,6 +317,7 @@ impl Config {
             self.shell,
             level,
             targets,
+            yn(self.debug_inject),
         )
     }
 
@@ -263,6 +347,12 @@ impl Config {
             }
         }
         self.exclude.extend(flags.copy_exclude.iter().cloned());
+        if let Some(c) = flags.coldplug {
+            self.coldplug = c;
+        }
+        self.modules_load.extend(flags.modules_load.iter().cloned());
+        self.module_blacklist.extend(flags.module_blacklist.iter().cloned());
+        self.module_params.extend(flags.module_params.iter().cloned());
         self
     }
 }
@@ -273,6 +363,12 @@ fn absolute(key: &str, value: &str) -> Result<String, String> {
     } else {
         Err(format!("{key}: `{value}` must be an absolute path"))
     }
+}
+
+fn millis(key: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{key}: `{value}` is not a number of milliseconds"))
 }
 
 pub fn parse_bool(v: &str) -> Option<bool> {
@@ -321,6 +417,21 @@ mod tests {
             },
             ..Default::default()
         };
+        let (back, errs) = Config::parse(&c.render(), "t");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(back, c);
+        let hw = Config {
+            coldplug: ColdplugMode::Udev,
+            coldplug_timeout_ms: 5000,
+            essential_modules: vec!["fuse".into()],
+            modules_load: vec!["vfat".into()],
+            module_blacklist: vec!["floppy".into(), "pcspkr".into()],
+            module_params: vec!["virtio_net.napi_tx=1".into()],
+            ..Default::default()
+        };
+        let (back, errs) = Config::parse(&hw.render(), "t");
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(back, hw);
         let (back, errs) = Config::parse(&c.render(), "t");
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(back, c);

@@ -90,7 +90,11 @@ pub enum Done {
 /// Report, then act. `delay` is the pause before an automatic reboot.
 pub fn handle(sys: &dyn Sys, s: &Settings, what: &str, delay: Duration) -> Done {
     log::error(&format!("EMERGENCY: {what}"));
-    let shell_at = if s.allow_shell { shell_root(sys, &s.shell, &s.new_root) } else { None };
+    let shell_at = if s.allow_shell {
+        shell_root(sys, &s.shell, &s.new_root)
+    } else {
+        None
+    };
     let action = match s.action {
         EmergencyAction::Shell if shell_at.is_none() => {
             let why = if s.allow_shell {
@@ -107,8 +111,15 @@ pub fn handle(sys: &dyn Sys, s: &Settings, what: &str, delay: Duration) -> Done 
     match action {
         EmergencyAction::Shell => {
             let root = shell_at.unwrap_or_else(|| PathBuf::from("/"));
-            let place = if root == Path::new("/") { String::new() } else { format!(" (in {})", root.display()) };
-            log::error(&format!("emergency: next: {}{place} on /dev/console; the machine reboots when it exits", s.shell));
+            let place = if root == Path::new("/") {
+                String::new()
+            } else {
+                format!(" (in {})", root.display())
+            };
+            log::error(&format!(
+                "emergency: next: {}{place} on /dev/console; the machine reboots when it exits",
+                s.shell
+            ));
             let status = sys.run_shell(Path::new(&s.shell), &root, Path::new("/dev/console"), &s.env);
             let status = match status {
                 Ok(st) => st,
@@ -163,12 +174,21 @@ fn report(sys: &dyn Sys, what: &str) {
     let mut text = vec![format!("failed: {what}")];
     let ran = log::lines();
     text.push(format!("what ran (last {RAN_LINES} of {} init log lines):", ran.len()));
-    text.extend(ran.iter().skip(ran.len().saturating_sub(RAN_LINES)).map(|l| format!("  {l}")));
+    text.extend(
+        ran.iter()
+            .skip(ran.len().saturating_sub(RAN_LINES))
+            .map(|l| format!("  {l}")),
+    );
     match sys.dmesg() {
         Ok(d) => {
             let lines: Vec<&str> = d.lines().collect();
             text.push(format!("dmesg (last {DMESG_LINES} lines):"));
-            text.extend(lines.iter().skip(lines.len().saturating_sub(DMESG_LINES)).map(|l| format!("  {l}")));
+            text.extend(
+                lines
+                    .iter()
+                    .skip(lines.len().saturating_sub(DMESG_LINES))
+                    .map(|l| format!("  {l}")),
+            );
         }
         Err(e) => text.push(format!("dmesg: {e}")),
     }
@@ -252,10 +272,18 @@ mod tests {
 
     #[test]
     fn the_shell_runs_in_the_new_root_once_the_initramfs_copy_is_freed() {
-        let sys = RecordSys { executables: vec!["/mnt/root/bin/sh".into()], ..Default::default() };
+        let sys = RecordSys {
+            executables: vec!["/mnt/root/bin/sh".into()],
+            ..Default::default()
+        };
         let done = handle(&sys, &settings(EmergencyAction::Shell, true), "x", Duration::ZERO);
         assert_eq!(done, Done::ShellThenReboot(0));
-        assert!(sys.calls().contains(&"chroot /mnt/root /bin/sh <>/dev/console".to_string()), "{:?}", sys.calls());
+        assert!(
+            sys.calls()
+                .contains(&"chroot /mnt/root /bin/sh <>/dev/console".to_string()),
+            "{:?}",
+            sys.calls()
+        );
     }
 
     fn last(sys: &RecordSys) -> String {
@@ -294,16 +322,30 @@ mod tests {
     fn the_report_lands_in_the_root_with_what_failed_and_the_kernel_log() {
         set_report_root(Some("/mnt/root"));
         let sys = RecordSys::default();
-        handle(&sys, &settings(EmergencyAction::Poweroff, true), "stage copy: boom", Duration::ZERO);
+        handle(
+            &sys,
+            &settings(EmergencyAction::Poweroff, true),
+            "stage copy: boom",
+            Duration::ZERO,
+        );
         let written = sys.written.borrow();
         // Other tests move the root concurrently ("/" after their switch): the name
         // under it is what matters.
-        let (path, body) = written.iter().find(|(p, _)| p.ends_with("run/zos-init/emergency.txt")).expect("report file");
+        let (path, body) = written
+            .iter()
+            .find(|(p, _)| p.ends_with("run/zos-init/emergency.txt"))
+            .expect("report file");
         let body = String::from_utf8_lossy(body);
         assert!(path.is_absolute());
         assert!(body.starts_with("failed: stage copy: boom\n"), "{body}");
-        assert!(body.contains("dmesg (last 30 lines):\n  <6>[    1.0] kernel says hi"), "{body}");
-        assert!(body.contains("memory: total 1953.1 MiB, available 1855.5 MiB"), "{body}");
+        assert!(
+            body.contains("dmesg (last 30 lines):\n  <6>[    1.0] kernel says hi"),
+            "{body}"
+        );
+        assert!(
+            body.contains("memory: total 1953.1 MiB, available 1855.5 MiB"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! carries the stage it happened in, so the emergency report can say all three.
 
 use std::fmt;
+
+use rustix::io::Errno;
 use std::path::PathBuf;
 
 use crate::stage::Stage;
@@ -12,11 +14,11 @@ use crate::stage::Stage;
 pub struct SysError {
     pub op: &'static str,
     pub path: PathBuf,
-    pub errno: rustix::io::Errno,
+    pub errno: Errno,
 }
 
 impl SysError {
-    pub fn new(op: &'static str, path: impl Into<PathBuf>, errno: rustix::io::Errno) -> Self {
+    pub fn new(op: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
         SysError {
             op,
             path: path.into(),
@@ -26,52 +28,63 @@ impl SysError {
 }
 
 /// `EACCES (Permission denied)`: the symbolic name operators grep for, then the text.
-pub fn errno_text(errno: rustix::io::Errno) -> String {
+pub fn errno_text(errno: Errno) -> String {
     let raw = errno.raw_os_error();
-    let name = errno_name(raw);
+    // std's text ends in " (os error N)"; keep only the libc description.
     let text = std::io::Error::from_raw_os_error(raw).to_string();
-    // std appends " (os error N)"; keep only the human part.
     let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-    format!("{name} ({text})")
+    match errno_name(errno) {
+        Some(name) => format!("{name} ({text})"),
+        None => format!("errno {raw} ({text})"),
+    }
 }
 
-fn errno_name(raw: i32) -> String {
-    let name = match raw {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EIO => "EIO",
-        libc::E2BIG => "E2BIG",
-        libc::ENOEXEC => "ENOEXEC",
-        libc::EBADF => "EBADF",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EEXIST => "EEXIST",
-        libc::EXDEV => "EXDEV",
-        libc::ENODEV => "ENODEV",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENOSPC => "ENOSPC",
-        libc::EROFS => "EROFS",
-        libc::EMLINK => "EMLINK",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::ENOSYS => "ENOSYS",
-        libc::ENOTEMPTY => "ENOTEMPTY",
-        libc::ELOOP => "ELOOP",
-        libc::ENOTSUP => "EOPNOTSUPP",
-        libc::ETXTBSY => "ETXTBSY",
-        libc::EFBIG => "EFBIG",
-        libc::ECHILD => "ECHILD",
-        libc::EAGAIN => "EAGAIN",
-        libc::EINTR => "EINTR",
-        libc::ENXIO => "ENXIO",
-        libc::ENODATA => "ENODATA",
-        libc::EDQUOT => "EDQUOT",
-        _ => return format!("errno {raw}"),
-    };
-    name.to_string()
+/// Symbolic names of the errnos the init can plausibly meet.
+pub fn errno_name(errno: Errno) -> Option<&'static str> {
+    const NAMES: &[(Errno, &str)] = &[
+        (Errno::PERM, "EPERM"),
+        (Errno::NOENT, "ENOENT"),
+        (Errno::INTR, "EINTR"),
+        (Errno::IO, "EIO"),
+        (Errno::NXIO, "ENXIO"),
+        (Errno::TOOBIG, "E2BIG"),
+        (Errno::NOEXEC, "ENOEXEC"),
+        (Errno::BADF, "EBADF"),
+        (Errno::AGAIN, "EAGAIN"),
+        (Errno::NOMEM, "ENOMEM"),
+        (Errno::ACCESS, "EACCES"),
+        (Errno::FAULT, "EFAULT"),
+        (Errno::BUSY, "EBUSY"),
+        (Errno::EXIST, "EEXIST"),
+        (Errno::XDEV, "EXDEV"),
+        (Errno::NODEV, "ENODEV"),
+        (Errno::NOTDIR, "ENOTDIR"),
+        (Errno::ISDIR, "EISDIR"),
+        (Errno::INVAL, "EINVAL"),
+        (Errno::NFILE, "ENFILE"),
+        (Errno::MFILE, "EMFILE"),
+        (Errno::TXTBSY, "ETXTBSY"),
+        (Errno::FBIG, "EFBIG"),
+        (Errno::NOSPC, "ENOSPC"),
+        (Errno::SPIPE, "ESPIPE"),
+        (Errno::ROFS, "EROFS"),
+        (Errno::MLINK, "EMLINK"),
+        (Errno::RANGE, "ERANGE"),
+        (Errno::NAMETOOLONG, "ENAMETOOLONG"),
+        (Errno::NOSYS, "ENOSYS"),
+        (Errno::NOTEMPTY, "ENOTEMPTY"),
+        (Errno::LOOP, "ELOOP"),
+        (Errno::NODATA, "ENODATA"),
+        (Errno::OVERFLOW, "EOVERFLOW"),
+        (Errno::OPNOTSUPP, "EOPNOTSUPP"),
+        (Errno::DQUOT, "EDQUOT"),
+        (Errno::STALE, "ESTALE"),
+        // What finit_module says of a bad module: corrupt, bad signature, no key.
+        (Errno::BADMSG, "EBADMSG"),
+        (Errno::NOKEY, "ENOKEY"),
+        (Errno::KEYREJECTED, "EKEYREJECTED"),
+    ];
+    NAMES.iter().find(|(e, _)| *e == errno).map(|(_, n)| *n)
 }
 
 impl fmt::Display for SysError {

@@ -5,12 +5,16 @@
 //! syscall seam ([`sys::Sys`]) by [`run::run`]. Any failure goes to [`emergency`].
 
 pub mod cmdline;
+pub mod coldplug;
 pub mod config;
 pub mod copy;
+pub mod debug;
 pub mod emergency;
 pub mod error;
 pub mod fit;
+pub mod hardware;
 pub mod log;
+pub mod modules;
 pub mod plan;
 pub mod report;
 pub mod run;

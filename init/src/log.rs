@@ -107,7 +107,10 @@ pub fn replay() {
 
 /// Warnings and errors logged so far.
 pub fn problems() -> (Vec<String>, Vec<String>) {
-    STATE.lock().map(|s| (s.warnings.clone(), s.errors.clone())).unwrap_or_default()
+    STATE
+        .lock()
+        .map(|s| (s.warnings.clone(), s.errors.clone()))
+        .unwrap_or_default()
 }
 
 /// The lines kept so far (for the emergency report).

@@ -44,7 +44,9 @@ fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
         log::warn(&format!("cmdline: {p}"));
     }
     let plan = plan::build(&cfg, &flags.break_before);
-    Runner::new(sys, &cfg, started).run(&plan).map_err(|e| e.to_string())
+    let mut runner = Runner::new(sys, &cfg, started);
+    runner.debug_flags = flags.debug.clone();
+    runner.run(&plan).map_err(|e| e.to_string())
 }
 
 /// The image's config over the defaults; a bad line is reported and skipped.

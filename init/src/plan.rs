@@ -55,6 +55,8 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
+            Step::Hook(Stage::Hardware) => f.write_str("coldplug: load the drivers of the devices present"),
+            Step::Hook(Stage::Modules) => f.write_str("load the essential modules and modules_load="),
             Step::Hook(s) => write!(f, "{s} (nothing to do yet)"),
             Step::Umount(p) => write!(f, "umount {p}"),
             Step::SwitchRoot {
@@ -180,8 +182,8 @@ mod tests {
             "newroot: mount -t sysfs sysfs /mnt/root/sys",
             "newroot: mount -t devtmpfs devtmpfs /mnt/root/dev",
             "newroot: mount -t devpts devpts /mnt/root/dev/pts",
-            "hardware: hardware (nothing to do yet)",
-            "modules: modules (nothing to do yet)",
+            "hardware: coldplug: load the drivers of the devices present",
+            "modules: load the essential modules and modules_load=",
             "debug: debug (nothing to do yet)",
             "switch: umount /proc",
             "switch: umount /sys",

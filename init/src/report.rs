@@ -126,7 +126,11 @@ impl BootReport {
             .map(|st| {
                 let extra = match st.stage {
                     Stage::Copy => self.copy.as_ref().map(|c| {
-                        format!(" ({} files, {:.1} MiB)", c.files + c.symlinks, c.bytes as f64 / 1048576.0)
+                        format!(
+                            " ({} files, {:.1} MiB)",
+                            c.files + c.symlinks,
+                            c.bytes as f64 / 1048576.0
+                        )
                     }),
                     Stage::Modules => {
                         let failed = self.modules.iter().filter(|m| m.error.is_some()).count();
@@ -134,10 +138,19 @@ impl BootReport {
                     }
                     _ => None,
                 };
-                format!("{} {:.1} ms{}", st.stage, st.took.as_secs_f64() * 1000.0, extra.unwrap_or_default())
+                format!(
+                    "{} {:.1} ms{}",
+                    st.stage,
+                    st.took.as_secs_f64() * 1000.0,
+                    extra.unwrap_or_default()
+                )
             })
             .collect();
-        parts.push(format!("{} warnings, {} errors", self.warnings.len(), self.errors.len()));
+        parts.push(format!(
+            "{} warnings, {} errors",
+            self.warnings.len(),
+            self.errors.len()
+        ));
         parts.join(" | ")
     }
 }

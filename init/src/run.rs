@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::copy::CopySpec;
+use crate::debug;
 use crate::emergency;
 use crate::error::{InitError, StepError};
 use crate::fit;
 use crate::log;
+#[cfg(feature = "debug-inject")]
+use crate::modules::load::Request;
 use crate::plan::{Planned, Step};
 use crate::report::{BootReport, CopySummary, StageTime, BOOT_JSON};
 use crate::stage::Stage;
@@ -28,6 +31,10 @@ pub struct Runner<'a> {
     pub src_root: PathBuf,
     /// Filled as the boot goes: stage times, modules, copy figures, problems.
     pub report: BootReport,
+    /// Module index, options and what is loaded (hardware and modules stages).
+    pub hw: crate::hardware::Hardware,
+    /// The cmdline's `zos.debug*` flags.
+    pub debug_flags: debug::DebugFlags,
 }
 
 impl<'a> Runner<'a> {
@@ -38,10 +45,12 @@ impl<'a> Runner<'a> {
             started,
             console_missing: !sys.stdio_open(),
             src_root: "/".into(),
+            hw: crate::hardware::Hardware::default(),
             report: BootReport {
                 started,
                 ..Default::default()
             },
+            debug_flags: debug::DebugFlags::default(),
         }
     }
 
@@ -129,7 +138,12 @@ impl<'a> Runner<'a> {
     fn switch(&mut self, new_root: &str, target: &str, argv: &[String], env_path: &str) -> Result<(), StepError> {
         let sys = self.sys;
         let env = emergency::handover_env(env_path);
-        let h = Handover { new_root, target, argv, env: &env };
+        let h = Handover {
+            new_root,
+            target,
+            argv,
+            env: &env,
+        };
         let started = self.started;
         let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
         let report = &mut self.report;
@@ -139,7 +153,11 @@ impl<'a> Runner<'a> {
             let now = log::since_boot();
             let took = now.saturating_sub(stage_start);
             log::info(&format!("switch: done in {}", log::ms(took)));
-            report.stages.push(StageTime { stage: Stage::Switch, start: stage_start, took });
+            report.stages.push(StageTime {
+                stage: Stage::Switch,
+                start: stage_start,
+                took,
+            });
             report.handover = Some(now);
             report.exec = argv.to_vec();
             (report.warnings, report.errors) = log::problems();
@@ -165,12 +183,48 @@ impl<'a> Runner<'a> {
     /// The stages later issues fill: one arm each, so they grow independently.
     fn hook(&mut self, stage: Stage) -> Result<(), StepError> {
         match stage {
-            Stage::Hardware => log::debug("hardware: nothing to do yet"),
-            Stage::Modules => log::debug("modules: nothing to do yet"),
-            Stage::Debug => log::debug("debug: nothing to do yet"),
+            Stage::Hardware => self.hw.coldplug(self.sys, self.cfg, &mut self.report),
+            Stage::Modules => self.hw.essential(self.sys, self.cfg, &mut self.report),
+            Stage::Debug => self.debug_stage(),
             other => log::debug(&format!("{other}: no hook")),
         }
         Ok(())
+    }
+
+    /// Debug-file injection (docs/INIT.md): never fails the boot.
+    #[cfg(feature = "debug-inject")]
+    fn debug_stage(&mut self) {
+        let present = self
+            .sys
+            .executable_in(Path::new("/"), Path::new(debug::INIT_DEBUG))
+            .unwrap_or(false)
+            || Path::new(debug::INIT_DEBUG).exists();
+        let plan = debug::decide(present, self.cfg.debug_inject, &self.debug_flags);
+        if !plan.enabled {
+            log::debug(&format!("debug: injection off ({})", plan.why));
+            return;
+        }
+        let (sys, cfg) = (self.sys, self.cfg);
+        let (hw, report) = (&mut self.hw, &mut self.report);
+        let mut load = |names: &[&str]| {
+            let reqs: Vec<Request> = names
+                .iter()
+                .map(|n| Request {
+                    name: n.to_string(),
+                    via: "debug disk".into(),
+                })
+                .collect();
+            hw.load(sys, cfg, &reqs, report);
+        };
+        debug::inject(sys, &plan, &cfg.new_root, &mut load);
+    }
+
+    /// A release build has no injection: say so if the cmdline asked for it.
+    #[cfg(not(feature = "debug-inject"))]
+    fn debug_stage(&mut self) {
+        if self.debug_flags != debug::DebugFlags::default() {
+            log::warn("debug: zos.debug* ignored: this is a release build without debug injection");
+        }
     }
 
     fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
@@ -204,15 +258,32 @@ impl<'a> Runner<'a> {
     /// `zos.break=`: a shell before the stage; the boot goes on when it exits.
     fn break_shell(&self, stage: Stage) {
         let cfg = self.cfg;
-        let root = if cfg.allow_shell { emergency::shell_root(self.sys, &cfg.shell, &cfg.new_root) } else { None };
+        let root = if cfg.allow_shell {
+            emergency::shell_root(self.sys, &cfg.shell, &cfg.new_root)
+        } else {
+            None
+        };
         let Some(root) = root else {
-            log::warn(&format!("break before {stage}: no shell allowed or present ({}); going on", cfg.shell));
+            log::warn(&format!(
+                "break before {stage}: no shell allowed or present ({}); going on",
+                cfg.shell
+            ));
             return;
         };
-        let place = if root == Path::new("/") { String::new() } else { format!(" in {}", root.display()) };
-        log::info(&format!("break before {stage}: starting {}{place}; exit it to continue the boot", cfg.shell));
+        let place = if root == Path::new("/") {
+            String::new()
+        } else {
+            format!(" in {}", root.display())
+        };
+        log::info(&format!(
+            "break before {stage}: starting {}{place}; exit it to continue the boot",
+            cfg.shell
+        ));
         let env = emergency::handover_env(crate::config::HANDOVER_PATH);
-        match self.sys.run_shell(Path::new(&cfg.shell), &root, Path::new("/dev/console"), &env) {
+        match self
+            .sys
+            .run_shell(Path::new(&cfg.shell), &root, Path::new("/dev/console"), &env)
+        {
             Ok(status) => log::info(&format!("break before {stage}: shell exited ({status}); continuing")),
             Err(e) => log::warn(&format!("break before {stage}: {e}; continuing")),
         }
@@ -276,12 +347,18 @@ mod tests {
         assert!(calls[exec].contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
         // The report is written in the new root (after chroot), right before exec.
         let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
-        let json = calls.iter().position(|c| c.starts_with("write /run/zos-init/boot.json")).expect("boot.json");
+        let json = calls
+            .iter()
+            .position(|c| c.starts_with("write /run/zos-init/boot.json"))
+            .expect("boot.json");
         assert!(chroot < json && json < exec, "{calls:#?}");
         let written = sys.written.borrow();
         let text = String::from_utf8_lossy(&written[0].1);
         for stage in Stage::ALL {
-            assert!(text.contains(&format!("{{\"name\": \"{stage}\"")), "{stage} missing in {text}");
+            assert!(
+                text.contains(&format!("{{\"name\": \"{stage}\"")),
+                "{stage} missing in {text}"
+            );
         }
         assert!(text.contains("\"exec\": [\"/sbin/zinit\", \"init\"]"), "{text}");
     }

@@ -7,7 +7,7 @@ use rustix::mount::MountFlags;
 /// One `mount -t fstype -o data source target`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountRow {
-    pub source: &'static str,
+    pub source: String,
     pub target: String,
     pub fstype: &'static str,
     pub flags: MountFlags,
@@ -18,7 +18,7 @@ impl MountRow {
     fn new(fstype: &'static str, target: String, data: String) -> Self {
         // The shell /init mounts each with its own type as source name and no flags.
         MountRow {
-            source: fstype,
+            source: fstype.to_string(),
             target,
             fstype,
             flags: MountFlags::empty(),
@@ -26,6 +26,20 @@ impl MountRow {
         }
     }
 }
+
+/// The debug disk: FAT, read-only (`mount -t vfat -o ro DEV /mnt/zos-debug`).
+pub fn debug_row(device: &str) -> MountRow {
+    MountRow {
+        source: device.to_string(),
+        target: DEBUG_MOUNT.into(),
+        fstype: "vfat",
+        flags: MountFlags::RDONLY,
+        data: String::new(),
+    }
+}
+
+/// Where the debug disk is mounted, in the initramfs root (never copied: /mnt).
+pub const DEBUG_MOUNT: &str = "/mnt/zos-debug";
 
 /// proc must come first: the cmdline and the config are read through it.
 pub fn proc_row() -> MountRow {

@@ -44,6 +44,8 @@ pub fn parts() -> &'static Parts {
 pub struct Image {
     pub dir: tempfile::TempDir,
     pub extras: Vec<ExtraEntry>,
+    /// Another /init than the debug build of zos-init (e.g. a release build).
+    pub init: Option<PathBuf>,
 }
 
 impl Image {
@@ -55,9 +57,26 @@ impl Image {
         let img = Image {
             dir,
             extras: Vec::new(),
+            init: None,
         };
         fs::copy(&p.probe, img.root().join("sbin/zinit")).unwrap();
         img
+    }
+
+    /// busybox userland + zinit 0.1 (`zinit-pid1` as the handover target, from the
+    /// cache) and the shipped TOML units (configs/zinit/toml), linted against this
+    /// rootfs: the image `zos-builder run` boots.
+    pub fn with_zinit() -> Image {
+        let p = parts();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        zos_builder::rootfs::busybox_rootfs(&root, &p.busybox, &p.applets).unwrap();
+        let extras = zos_builder::zinit::install::demo_extras(&root).unwrap_or_else(|e| panic!("{e}"));
+        Image {
+            dir,
+            extras,
+            init: None,
+        }
     }
 
     pub fn root(&self) -> PathBuf {
@@ -92,7 +111,7 @@ impl Image {
         let out = self.dir.path().join("initramfs.cpio.zst");
         let req = ImageRequest {
             rootfs: Some(self.root()),
-            init: Some(parts().init.clone()),
+            init: Some(self.init.clone().unwrap_or_else(|| parts().init.clone())),
             extras: self.extras.clone(),
             compression: Compression::Zstd,
             level: Some(3),
@@ -116,6 +135,41 @@ impl Image {
         assert!(!out.timed_out, "QEMU timed out; serial log tail:\n{}", out.tail(60));
         out
     }
+
+    /// [`Image::boot`] with extra QEMU arguments (devices, drives).
+    pub fn boot_with(&self, append: &str, memory_mb: u32, qemu_args: &[&str]) -> BootOutcome {
+        let initrd = self.pack();
+        let mut boot = Boot::new(&parts().kernel, &initrd);
+        boot.append = append.to_string();
+        boot.memory_mb = memory_mb;
+        boot.timeout = Duration::from_secs(180);
+        boot.serial_log = self.dir.path().join("serial.log");
+        boot.extra_args = qemu_args.iter().map(|s| s.to_string()).collect();
+        let out = boot.run().expect("run qemu");
+        assert!(!out.timed_out, "QEMU timed out; serial log tail:\n{}", out.tail(60));
+        out
+    }
+
+    /// Pack the test kernel's modules chosen by `tiers` (text of a tier file) into the
+    /// rootfs, closure and index included; returns the image's module directory.
+    pub fn add_modules(&self, tiers: &str) -> PathBuf {
+        let tree = zos_builder::modules::ModuleTree::open(&parts().kernel.modules_dir).unwrap();
+        let file = self.dir.path().join("test.tiers");
+        fs::write(&file, tiers).unwrap();
+        let tiers = zos_builder::tiers::Tiers::from_file(&file).unwrap();
+        let sel = zos_builder::modules::select(&tree, &tiers).unwrap_or_else(|e| panic!("{e}"));
+        zos_builder::modules::install(&tree, &sel, &self.root(), zos_builder::modules::IndexWriter::Auto)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// Every value of a repeated fact (`module`, `dev`, `netdev`).
+pub fn fact_all(out: &BootOutcome, key: &str) -> Vec<String> {
+    facts(out)
+        .into_iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .collect()
 }
 
 /// `PROBE key=value` facts, in order.
@@ -145,9 +199,10 @@ pub fn entries(out: &BootOutcome) -> Vec<zos_probe::listing::Entry> {
         .collect()
 }
 
-/// The log's tail, for assertion messages.
+/// The init's own lines and the log's tail, for assertion messages.
 pub fn tail(out: &BootOutcome) -> String {
-    format!("--- serial log tail ---\n{}", out.tail(80))
+    let init = out.lines_with("zos-init: ").join("\n");
+    format!("--- init log ---\n{init}\n--- serial log tail ---\n{}", out.tail(40))
 }
 
 pub fn exists(p: &Path) -> bool {

@@ -19,7 +19,7 @@ mod tree;
 
 use std::path::{Path, PathBuf};
 
-pub use error::{errno_name, CopyError};
+pub use error::CopyError;
 pub use footprint::{measure, pages, symlink_pages, Footprint, PAGE, SHORT_SYMLINK_LEN};
 pub use spec::{resolve_sources, CopySpec, DEFAULT_PATTERNS, NEVER};
 pub use tree::{copy_tree, CopyStats};

@@ -9,7 +9,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
-use super::{Cleared, Power, Sys, Warn};
+use super::{Cleared, Kmod, Power, Spawn, Sys, Warn};
 use crate::copy::{self, CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -30,7 +30,7 @@ impl Sys for LinuxSys {
         self.mkdir_p(target)?;
         let data = cstring("mount", row.data.as_bytes())?;
         let data = (!row.data.is_empty()).then_some(data.as_c_str());
-        rustix::mount::mount(row.source, target, row.fstype, row.flags, data).map_err(err("mount", target))
+        rustix::mount::mount(row.source.as_str(), target, row.fstype, row.flags, data).map_err(err("mount", target))
     }
 
     fn umount(&self, path: &Path, detach: bool) -> Result<(), SysError> {
@@ -106,7 +106,13 @@ impl Sys for LinuxSys {
         let size = unsafe { libc::klogctl(SYSLOG_ACTION_SIZE_BUFFER, std::ptr::null_mut(), 0) };
         let mut buf = vec![0u8; size.clamp(4096, 1 << 20) as usize];
         // SAFETY: buf is valid for buf.len() bytes, as READ_ALL requires.
-        let n = unsafe { libc::klogctl(SYSLOG_ACTION_READ_ALL, buf.as_mut_ptr().cast(), buf.len() as libc::c_int) };
+        let n = unsafe {
+            libc::klogctl(
+                SYSLOG_ACTION_READ_ALL,
+                buf.as_mut_ptr().cast(),
+                buf.len() as libc::c_int,
+            )
+        };
         if n < 0 {
             return Err(SysError::new("syslog", "-", Errno::from_raw_os_error(last_errno())));
         }
@@ -224,7 +230,9 @@ impl Sys for LinuxSys {
 
     fn run_shell(&self, shell: &Path, root: &Path, console: &Path, env: &[String]) -> Result<i32, SysError> {
         let prog = cstring("execve", shell.as_os_str().as_bytes())?;
-        let new_root = (root != Path::new("/")).then(|| cstring("chroot", root.as_os_str().as_bytes())).transpose()?;
+        let new_root = (root != Path::new("/"))
+            .then(|| cstring("chroot", root.as_os_str().as_bytes()))
+            .transpose()?;
         let tty = cstring("open", console.as_os_str().as_bytes())?;
         let (_a, argv_p) = c_array(&[shell.display().to_string()])?;
         let (_e, env_p) = c_array(env)?;
@@ -310,6 +318,19 @@ impl Sys for LinuxSys {
 
     fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
         copy::resolve_sources(src_root, spec)
+    }
+
+    fn kmod(&self) -> &dyn Kmod {
+        self
+    }
+    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError> {
+        super::linux_kmod::spawn_in(cmd)
+    }
+    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError> {
+        super::linux_kmod::wait_child(pid, timeout)
+    }
+    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError> {
+        super::linux_kmod::kill_group(pgid, signal)
     }
 }
 

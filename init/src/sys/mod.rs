@@ -3,7 +3,9 @@
 //! [`record::RecordSys`] records them in order and injects failures for tests.
 
 pub mod linux;
+mod linux_kmod;
 pub mod record;
+pub mod record_kmod;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,30 @@ pub struct Cleared {
 pub enum Power {
     Reboot,
     Off,
+}
+
+/// The module syscalls. `Sync`: the loader calls them from several threads at once,
+/// which the rest of [`Sys`] never needs.
+pub trait Kmod: Sync {
+    /// `finit_module(open(path), params, compressed ? MODULE_INIT_COMPRESSED_FILE : 0)`.
+    fn finit_module(&self, path: &Path, params: &str, compressed: bool) -> Result<(), SysError>;
+    /// `init_module(image, len, params)`; `path` only names the module in errors.
+    fn init_module(&self, image: &[u8], params: &str, path: &Path) -> Result<(), SysError>;
+    /// The module file's bytes (for user-space decompression).
+    fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError>;
+}
+
+/// A program started by [`Sys::spawn_in`] (udevd, udevadm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spawn {
+    /// chroot here first (the new root: the initramfs copy is gone after the copy).
+    pub root: PathBuf,
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    /// Make it a process-group leader, so it and its workers are stopped together.
+    pub new_group: bool,
+    /// stdout and stderr to /dev/null (udevd's per-rule chatter), else inherited.
+    pub quiet: bool,
 }
 
 /// Copy-engine progress/warning sink.
@@ -91,6 +117,15 @@ pub trait Sys {
         spec: &CopySpec,
         warn: Warn<'_>,
     ) -> Result<CopyStats, crate::copy::CopyError>;
+    /// The module syscalls (see [`Kmod`]).
+    fn kmod(&self) -> &dyn Kmod;
+    /// fork, chroot, exec; returns the pid without waiting. stdio is inherited.
+    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError>;
+    /// Wait for `pid` up to `timeout`: Some(status) when it ended (128+signal when
+    /// killed), None when it is still running.
+    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError>;
+    /// `kill -SIG -pgid`: the whole process group.
+    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError>;
     /// Top-level sources matching the copy patterns (see [`crate::copy::resolve_sources`]).
     fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, crate::copy::CopyError>;
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::io::Errno;
 
-use super::{Cleared, Power, Sys, Warn};
+use super::record_kmod::RecordKmod;
+use super::{Cleared, Kmod, Power, Spawn, Sys, Warn};
 use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -26,6 +27,8 @@ pub struct RecordSys {
     pub stdio: bool,
     pub executables: Vec<PathBuf>,
     pub magic: u64,
+    /// The module syscalls, recorded on their own (they come from several threads).
+    pub kmod: RecordKmod,
 }
 
 impl Default for RecordSys {
@@ -46,6 +49,7 @@ impl Default for RecordSys {
             stdio: true,
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
             magic: 0x0102_1994,
+            kmod: RecordKmod::default(),
         }
     }
 }
@@ -142,11 +146,16 @@ impl Sys for RecordSys {
         })
     }
     fn dmesg(&self) -> Result<String, SysError> {
-        self.call("syslog", Path::new("-"), "dmesg".into()).map(|_| "<6>[    1.0] kernel says hi\n".into())
+        self.call("syslog", Path::new("-"), "dmesg".into())
+            .map(|_| "<6>[    1.0] kernel says hi\n".into())
     }
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
         self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
-        self.call("write", path, format!("write {} ({} bytes)", path.display(), data.len()))
+        self.call(
+            "write",
+            path,
+            format!("write {} ({} bytes)", path.display(), data.len()),
+        )
     }
     fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError> {
         self.call("unlink", root, format!("rm -rf --one-file-system {}", root.display()))?;
@@ -175,8 +184,17 @@ impl Sys for RecordSys {
         )
     }
     fn run_shell(&self, shell: &Path, root: &Path, console: &Path, _env: &[String]) -> Result<i32, SysError> {
-        let chroot = if root == Path::new("/") { String::new() } else { format!("chroot {} ", root.display()) };
-        self.call("execve", shell, format!("{chroot}{} <>{}", shell.display(), console.display())).map(|_| 0)
+        let chroot = if root == Path::new("/") {
+            String::new()
+        } else {
+            format!("chroot {} ", root.display())
+        };
+        self.call(
+            "execve",
+            shell,
+            format!("{chroot}{} <>{}", shell.display(), console.display()),
+        )
+        .map(|_| 0)
     }
     fn reap(&self) -> u32 {
         0
@@ -204,6 +222,25 @@ impl Sys for RecordSys {
             src_root.display()
         ));
         Ok(CopyStats::default())
+    }
+    fn kmod(&self) -> &dyn Kmod {
+        &self.kmod
+    }
+    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError> {
+        let prog = cmd.argv.first().cloned().unwrap_or_default();
+        let pgrp = if cmd.new_group { " (new group)" } else { "" };
+        let line = format!("chroot {} {} &{pgrp}", cmd.root.display(), cmd.argv.join(" "));
+        self.call("spawn", Path::new(&prog), line)?;
+        // A pid per spawn, stable across runs: the call's position.
+        Ok(100 + self.calls.borrow().len() as u32)
+    }
+    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError> {
+        let line = format!("wait {pid} (up to {} ms)", timeout.as_millis());
+        self.call("wait", Path::new(&pid.to_string()), line).map(|_| Some(0))
+    }
+    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError> {
+        let path = format!("-{pgid}");
+        self.call("kill", Path::new(&path), format!("kill -{signal} {path}"))
     }
     fn resolve_sources(&self, _src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
         Ok(spec

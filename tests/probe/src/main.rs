@@ -99,6 +99,7 @@ fn probe(args: &[String]) {
     step("statfs /", statfs_root);
     step("read /proc/meminfo", meminfo);
     step("read /proc/uptime", uptime);
+    step("hardware facts", hardware);
     step(WALK, walk);
     step(RUN, run_script);
 }
@@ -209,6 +210,35 @@ fn uptime() -> io::Result<()> {
     let text = fs::read_to_string("/proc/uptime")?;
     let secs = text.split_whitespace().next().unwrap_or("?");
     say(&format!("PROBE uptime={secs}"));
+    Ok(())
+}
+
+/// `PROBE module=` per loaded module, `PROBE dev=` per /dev entry, `PROBE netdev=`
+/// per network interface, `PROBE unmatched=` per modalias the init left unmatched.
+fn hardware() -> io::Result<()> {
+    for line in fs::read_to_string("/proc/modules")?.lines() {
+        if let Some(name) = line.split_whitespace().next() {
+            say(&format!("PROBE module={name}"));
+        }
+    }
+    let names = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    names("/dev").iter().for_each(|n| say(&format!("PROBE dev={n}")));
+    names("/sys/class/net")
+        .iter()
+        .for_each(|n| say(&format!("PROBE netdev={n}")));
+    if let Ok(text) = fs::read_to_string("/run/zos-init/unmatched-modaliases") {
+        text.lines().for_each(|l| say(&format!("PROBE unmatched={l}")));
+    }
     Ok(())
 }
 

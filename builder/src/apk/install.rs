@@ -1,0 +1,250 @@
+//! The whole installation, the way apko does it: read and verify the indexes,
+//! resolve the world, download and verify every package, extract them in dependency
+//! order, handle the install scripts natively, write apk's database and the
+//! ownership manifest. Nothing needs root and nothing runs from the packages.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::config::Settings;
+use super::db::{self, Installed, Meta};
+use super::dep::Dep;
+use super::error::{io_at, ApkError, Result};
+use super::extract::extract;
+use super::fetch::{Fetcher, Location};
+use super::index::{read_index, Package};
+use super::owners::{sidecar_for, Owners};
+use super::package::{open, ApkFile, Checks};
+use super::resolve::Resolver;
+use super::sign::Keyring;
+
+pub struct Request {
+    /// The rootfs directory (created when missing).
+    pub root: PathBuf,
+    pub world: Vec<Dep>,
+    pub settings: Settings,
+    /// `tar:` source: a minirootfs tarball unpacked first, packages go on top.
+    pub base_tar: Option<PathBuf>,
+    /// Where the build log goes (e.g. output/build.log).
+    pub log_path: Option<PathBuf>,
+    /// Print log lines on stderr as they happen (the CLI); tests keep quiet.
+    pub verbose: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// `name-version` of the packages installed, in install order.
+    pub installed: Vec<String>,
+    pub log: Vec<String>,
+    pub owners: PathBuf,
+}
+
+struct Log {
+    lines: Vec<String>,
+    verbose: bool,
+    start: Instant,
+}
+
+impl Log {
+    fn say(&mut self, bar: Option<&ProgressBar>, line: String) {
+        let line = format!("[{:7.2}s] {line}", self.start.elapsed().as_secs_f64());
+        if self.verbose {
+            match bar {
+                Some(b) => b.println(&line),
+                None => eprintln!("{line}"),
+            }
+        }
+        self.lines.push(line);
+    }
+}
+
+fn bar(len: u64, what: &str, bytes: bool) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    let tpl = if bytes {
+        "{prefix:>9} [{bar:30}] {bytes}/{total_bytes} {msg}"
+    } else {
+        "{prefix:>9} [{bar:30}] {pos}/{len} {msg}"
+    };
+    if let Ok(s) = ProgressStyle::with_template(tpl) {
+        b.set_style(s.progress_chars("=> "));
+    }
+    b.set_prefix(what.to_string());
+    b
+}
+
+/// A repository's arch directory. Local directories may also be flat (the files
+/// directly inside, as in an ISO's `apks/<arch>/` copied alone).
+fn arch_dir(repo: &str, arch: &str) -> Location {
+    let loc = Location::parse(repo);
+    if let Location::Local(d) = &loc {
+        if !d.join(arch).join("APKINDEX.tar.gz").exists() && d.join("APKINDEX.tar.gz").exists() {
+            return loc;
+        }
+    }
+    loc.join(arch)
+}
+
+pub fn install(req: &Request) -> Result<Report> {
+    let s = &req.settings;
+    let mut log = Log {
+        lines: Vec::new(),
+        verbose: req.verbose,
+        start: Instant::now(),
+    };
+    let result = run(req, s, &mut log);
+    if let Err(e) = &result {
+        log.lines.push(format!("ERROR: {e}"));
+    }
+    if let Some(p) = &req.log_path {
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).map_err(io_at(d))?;
+        }
+        fs::write(p, log.lines.join("\n") + "\n").map_err(io_at(p))?;
+    }
+    let mut report = result?;
+    report.log = log.lines;
+    Ok(report)
+}
+
+fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
+    let root = &req.root;
+    fs::create_dir_all(root).map_err(io_at(root))?;
+    let owners_path = sidecar_for(root);
+    let mut owners = Owners::load(&owners_path).unwrap_or_default();
+    if let Some(t) = &req.base_tar {
+        let n = super::tarsrc::unpack(t, root, &mut owners)?;
+        log.say(None, format!("tar: {} unpacked ({n} entries)", t.display()));
+    }
+    let ring = Keyring::load(&s.keys_dir)?;
+    log.say(
+        None,
+        format!(
+            "trusted keys ({}): {}",
+            s.keys_dir.display(),
+            ring.keys.keys().cloned().collect::<Vec<_>>().join(" ")
+        ),
+    );
+    let cache = s
+        .cache_downloads
+        .then(|| s.cache_dir.as_ref().map(|c| c.join("apk")))
+        .flatten();
+    let fetcher = Fetcher::new(cache, s.offline);
+    let mut avail: Vec<Package> = Vec::new();
+    for (i, repo) in s.repositories.iter().enumerate() {
+        let loc = arch_dir(repo, &s.arch).join("APKINDEX.tar.gz");
+        let got = fetcher.get(&loc, false, None)?;
+        let idx = read_index(&got.bytes, &loc.display(), &ring, s.allow_untrusted, i)?;
+        log.say(
+            None,
+            format!(
+                "index {}: {} ({} packages), signed by {}{}",
+                loc.display(),
+                idx.description,
+                idx.packages.len(),
+                idx.signed_by.as_deref().unwrap_or("nobody (allow_untrusted)"),
+                if got.from_cache { ", from cache" } else { "" }
+            ),
+        );
+        avail.extend(idx.packages);
+    }
+    let installed_before = db::read_installed(root)?;
+    let plan = Resolver::new(&avail, &installed_before).resolve(&req.world)?;
+    for n in &plan.notes {
+        log.say(None, format!("resolve: {n}"));
+    }
+    log.say(None, format!("resolve: {} packages to install", plan.install.len()));
+    let checks = Checks {
+        ring: &ring,
+        allow_untrusted: s.allow_untrusted,
+        verify_checksums: s.verify_checksums,
+    };
+    // Download and verify everything before touching the root, as apk does.
+    let total: u64 = plan.install.iter().map(|&i| avail[i].size).sum();
+    let dl = bar(total, "download", true);
+    let mut files: Vec<(&Package, ApkFile)> = Vec::new();
+    for &i in &plan.install {
+        let p = &avail[i];
+        dl.set_message(p.nv());
+        let loc = arch_dir(&s.repositories[p.repo], &s.arch).join(&p.file_name());
+        let url = loc.display();
+        let mut got = fetcher.get(&loc, true, Some(&dl))?;
+        let file = match open(&got.bytes, p, &url, &checks) {
+            Err(ApkError::Checksum { .. }) if got.from_cache && !s.offline => {
+                log.say(Some(&dl), format!("{url}: cached copy is bad, fetching again"));
+                fetcher.evict(&loc);
+                got = fetcher.get(&loc, false, Some(&dl))?;
+                open(&got.bytes, p, &url, &checks)?
+            }
+            other => other?,
+        };
+        if got.from_cache {
+            dl.inc(p.size);
+        }
+        log.say(
+            Some(&dl),
+            format!(
+                "fetched {} ({} bytes{}), verified",
+                p.nv(),
+                got.bytes.len(),
+                if got.from_cache { ", cache" } else { "" }
+            ),
+        );
+        files.push((p, file));
+    }
+    dl.finish_and_clear();
+    let ex = bar(files.len() as u64, "extract", false);
+    let mut new = Vec::new();
+    for (p, f) in files {
+        ex.set_message(p.nv());
+        let out = extract(&f.data, root, &p.nv(), &mut owners, s.verify_checksums, false)?;
+        for w in &out.warnings {
+            log.say(Some(&ex), format!("warning: {w}"));
+        }
+        new.push(Installed {
+            pkg: p.clone(),
+            replaces: f.info_all("replaces"),
+            replaces_priority: f.info("replaces_priority").map(str::to_string),
+            triggers: f.info_all("triggers"),
+            dirs: out.dirs,
+            scripts: f.scripts.clone(),
+        });
+        ex.inc(1);
+    }
+    ex.finish_and_clear();
+    for line in super::scripts::handle(root, &new, &s.groups, &s.users, &mut owners)? {
+        log.say(None, line);
+    }
+    let mut world: Vec<String> = fs::read_to_string(root.join("etc/apk/world"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    world.extend(req.world.iter().map(|d| d.to_string()));
+    let meta = Meta {
+        world: &world,
+        repositories: &s.repositories,
+        arch: &s.arch,
+        keys: &ring.pem,
+    };
+    db::write(root, &new, &meta, &mut owners)?;
+    fs::write(&owners_path, owners.render()).map_err(io_at(&owners_path))?;
+    let installed: Vec<String> = new.iter().map(|i| i.pkg.nv()).collect();
+    log.say(
+        None,
+        format!(
+            "installed {} packages into {}: {}",
+            installed.len(),
+            root.display(),
+            installed.join(" ")
+        ),
+    );
+    log.say(None, format!("ownership manifest: {}", owners_path.display()));
+    Ok(Report {
+        installed,
+        log: Vec::new(),
+        owners: owners_path,
+    })
+}

@@ -1,0 +1,112 @@
+//! BUILDMODE: `debug` (the default) or `release`.
+//!
+//! - debug: the init with debug-file injection, and `debug_inject = yes` in the
+//!   image's /etc/zos-init.conf, so a FAT disk with `.zero-os-debug` is injected.
+//! - release: the init built without the `debug-inject` feature (no code path a
+//!   cmdline flag could turn on), no emergency shell, emergency action reboot.
+//!
+//! Both write the config the init reads; an existing `etc/zos-init.conf` in the rootfs
+//! is kept and only the mode's keys are set on top of it.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use zos_init::config::{Config, EmergencyAction, CONFIG_PATH};
+
+use crate::workspace::{self, CargoError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildMode {
+    #[default]
+    Debug,
+    Release,
+}
+
+impl FromStr for BuildMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "debug" => Ok(BuildMode::Debug),
+            "release" => Ok(BuildMode::Release),
+            _ => Err(format!("unknown build mode {s:?}: expected debug or release")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModeError {
+    #[error("{path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
+    #[error("{0} (fix the rootfs's config)")]
+    Config(zos_init::config::ConfigError),
+}
+
+impl BuildMode {
+    /// Set this mode's keys on a config.
+    pub fn apply(self, cfg: &mut Config) {
+        match self {
+            BuildMode::Debug => cfg.debug_inject = true,
+            BuildMode::Release => {
+                cfg.debug_inject = false;
+                cfg.allow_shell = false;
+                cfg.emergency = EmergencyAction::Reboot;
+            }
+        }
+    }
+
+    /// The image's /etc/zos-init.conf: the rootfs's own (if any) with the mode applied.
+    pub fn image_config(self, rootfs: Option<&Path>) -> Result<String, ModeError> {
+        let mut cfg = match rootfs.map(|r| r.join(CONFIG_PATH.trim_start_matches('/'))) {
+            Some(p) if p.exists() => {
+                let text = std::fs::read_to_string(&p).map_err(|cause| ModeError::Read {
+                    path: p.display().to_string(),
+                    cause,
+                })?;
+                let (cfg, errors) = Config::parse(&text, &p.display().to_string());
+                if let Some(e) = errors.into_iter().next() {
+                    return Err(ModeError::Config(e));
+                }
+                cfg
+            }
+            _ => Config::default(),
+        };
+        self.apply(&mut cfg);
+        Ok(cfg.render())
+    }
+
+    /// Build the init for this mode (release: without debug injection).
+    pub fn build_init(self) -> Result<std::path::PathBuf, CargoError> {
+        match self {
+            BuildMode::Debug => workspace::build_musl("zos-init", "init"),
+            BuildMode::Release => workspace::build_musl_no_default("zos-init", "init"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_set_their_keys_over_the_rootfs_config() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/zos-init.conf"), "tmpfs_size = 2G\n").unwrap();
+        let (debug, _) = Config::parse(&BuildMode::Debug.image_config(Some(t.path())).unwrap(), "d");
+        assert!(debug.debug_inject && debug.allow_shell);
+        assert_eq!(debug.tmpfs_size, "2G", "the rootfs's own keys are kept");
+        let (release, _) = Config::parse(&BuildMode::Release.image_config(None).unwrap(), "r");
+        assert!(!release.debug_inject && !release.allow_shell);
+        assert_eq!(release.emergency, EmergencyAction::Reboot);
+        assert!("fast".parse::<BuildMode>().is_err());
+    }
+
+    #[test]
+    fn a_broken_rootfs_config_is_an_error_naming_the_line() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/zos-init.conf"), "tmpfs_size = huge\n").unwrap();
+        let e = BuildMode::Debug.image_config(Some(t.path())).unwrap_err().to_string();
+        assert!(e.contains("etc/zos-init.conf:1: tmpfs_size"), "{e}");
+    }
+}

@@ -1,0 +1,217 @@
+//! zinit unit lint: each kind of error on a small fixture set (the message must name
+//! the file), and the shipped sets in configs/zinit lint clean: the YAML set for
+//! zinit 0.2 on structure, the TOML set for zinit 0.1 also against the real demo
+//! rootfs (Debian's busybox-static with its applet links, as `zos-builder run` packs).
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use zos_builder::zinit::image::ImageView;
+use zos_builder::zinit::install::{shipped_units, unit_extras};
+use zos_builder::zinit::{lint, Generation, LintReport, UnitSet};
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = dir.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(&p, text).unwrap();
+    p
+}
+
+/// Lint `dir` against `rootfs` (None: exec not checked).
+fn check(dir: &Path, rootfs: Option<&Path>) -> LintReport {
+    let (set, errors) = UnitSet::load(dir);
+    let view = rootfs.map(|r| ImageView::new(Some(r), &unit_extras(&set)));
+    lint(&set, errors, view.as_ref())
+}
+
+fn messages(r: &LintReport) -> Vec<String> {
+    r.errors.iter().map(|e| e.to_string()).collect()
+}
+
+/// One error, naming `file`, containing `needle`.
+fn expect_one(r: &LintReport, file: &Path, needle: &str) {
+    let m = messages(r);
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(m[0].starts_with(&file.display().to_string()), "{m:#?}");
+    assert!(m[0].contains(needle), "want {needle:?} in {m:#?}");
+}
+
+/// A rootfs with a busybox (a script standing in), `sh` and `mdev` links to it.
+fn busybox_root(dir: &Path) -> PathBuf {
+    let r = dir.join("rootfs");
+    fs::create_dir_all(r.join("bin")).unwrap();
+    fs::create_dir_all(r.join("sbin")).unwrap();
+    fs::write(r.join("bin/busybox"), "#!/bin/busybox sh\n").unwrap();
+    fs::set_permissions(r.join("bin/busybox"), fs::Permissions::from_mode(0o755)).unwrap();
+    symlink("/bin/busybox", r.join("bin/sh")).unwrap();
+    symlink("../bin/busybox", r.join("sbin/mdev")).unwrap();
+    symlink("/bin/nowhere", r.join("sbin/broken")).unwrap();
+    r
+}
+
+#[test]
+fn parse_errors_name_the_file() {
+    let t = tempfile::tempdir().unwrap();
+    let f = write(t.path(), "y/udevd.yaml", "exec: [udevd\n");
+    expect_one(&check(&t.path().join("y"), None), &f, "does not parse");
+    let f = write(t.path(), "t/system/a.toml", "[service\nname = \"a\"\n");
+    expect_one(&check(&t.path().join("t"), None), &f, "does not parse");
+}
+
+#[test]
+fn unknown_keys_are_errors_not_silence() {
+    let t = tempfile::tempdir().unwrap();
+    write(t.path(), "y/udevd.yaml", "exec: udevd\n");
+    let f = write(
+        t.path(),
+        "y/trigger.yaml",
+        "exec: udevadm settle\noneshot: true\nafer: [udevd]\n",
+    );
+    expect_one(&check(&t.path().join("y"), None), &f, "unknown key `afer`");
+    let f = write(
+        t.path(),
+        "t/services/a.toml",
+        "[service]\nname = \"a\"\nexec = \"true\"\n[dependencies]\nrequire = [\"b\"]\n",
+    );
+    expect_one(
+        &check(&t.path().join("t"), None),
+        &f,
+        "unknown key `dependencies.require`",
+    );
+}
+
+#[test]
+fn wrong_value_types() {
+    let t = tempfile::tempdir().unwrap();
+    let f = write(t.path(), "y/a.yaml", "exec: true\noneshot: sometimes\n");
+    expect_one(&check(&t.path().join("y"), None), &f, "bad value");
+}
+
+#[test]
+fn after_and_requires_must_name_units() {
+    let t = tempfile::tempdir().unwrap();
+    let f = write(t.path(), "y/sshd.yaml", "exec: sshd -D\nafter: [sshd-setup]\n");
+    expect_one(&check(&t.path().join("y"), None), &f, "`after` names `sshd-setup`");
+    write(t.path(), "t/system/net.toml", "[target]\nname = \"net\"\n");
+    let f = write(
+        t.path(),
+        "t/services/app.toml",
+        "[service]\nname = \"app\"\nexec = \"true\"\n[dependencies]\nrequires = [\"net\", \"disk\"]\n",
+    );
+    expect_one(&check(&t.path().join("t"), None), &f, "`requires` names `disk`");
+}
+
+#[test]
+fn dependency_cycles() {
+    let t = tempfile::tempdir().unwrap();
+    let a = write(t.path(), "y/a.yaml", "exec: x\nafter: [c]\n");
+    write(t.path(), "y/b.yaml", "exec: x\nafter: [a]\n");
+    write(t.path(), "y/c.yaml", "exec: x\nafter: [b]\n");
+    write(t.path(), "y/d.yaml", "exec: x\nafter: [a]\n");
+    expect_one(
+        &check(&t.path().join("y"), None),
+        &a,
+        "dependency cycle a -> c -> b -> a",
+    );
+}
+
+#[test]
+fn duplicate_names_in_a_toml_set() {
+    let t = tempfile::tempdir().unwrap();
+    write(
+        t.path(),
+        "t/system/a.toml",
+        "[service]\nname = \"a\"\nexec = \"true\"\n",
+    );
+    let f = write(
+        t.path(),
+        "t/services/a2.toml",
+        "[service]\nname = \"a\"\nexec = \"true\"\n",
+    );
+    expect_one(&check(&t.path().join("t"), None), &f, "unit name `a` is also used by");
+}
+
+#[test]
+fn exec_programs_must_be_in_the_image() {
+    let t = tempfile::tempdir().unwrap();
+    let root = busybox_root(t.path());
+    // zinit 0.2 runs exec without a shell: the program is looked up in the init's PATH.
+    write(t.path(), "y/udevd.yaml", "exec: mdev -df\n");
+    let f = write(t.path(), "y/ntp.yaml", "exec: ntpd -n\n");
+    expect_one(
+        &check(&t.path().join("y"), Some(&root)),
+        &f,
+        "`ntpd` is not in any PATH directory",
+    );
+    let f = write(t.path(), "y/udevd.yaml", "exec: /sbin/broken\n");
+    fs::remove_file(t.path().join("y/ntp.yaml")).unwrap();
+    expect_one(
+        &check(&t.path().join("y"), Some(&root)),
+        &f,
+        "/bin/nowhere does not exist",
+    );
+    // zinit 0.1: `sh -c` runs it, so builtins are fine but the first program counts.
+    write(
+        t.path(),
+        "t/system/ok.toml",
+        "[service]\nname = \"ok\"\nexec = \"echo hi; mdev -s\"\n",
+    );
+    let f = write(
+        t.path(),
+        "t/system/bad.toml",
+        "[service]\nname = \"bad\"\nexec = \"haveged -F\"\n",
+    );
+    expect_one(&check(&t.path().join("t"), Some(&root)), &f, "exec `haveged -F`");
+}
+
+#[test]
+fn the_shipped_yaml_set_is_clean() {
+    let dir = shipped_units(Generation::V2Yaml);
+    let r = check(&dir, None);
+    assert!(r.is_clean(), "{r}");
+    let (set, _) = UnitSet::load(&dir);
+    let mut names: Vec<_> = set.units.iter().map(|u| u.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "cgroup",
+            "haveged",
+            "local-modprobe",
+            "ntp",
+            "routing",
+            "sshd",
+            "sshd-setup",
+            "udev-trigger",
+            "udevd"
+        ]
+    );
+}
+
+#[test]
+fn the_shipped_toml_set_is_clean_against_the_demo_rootfs() {
+    let busybox = zos_qemu::busybox::busybox_static().expect("busybox-static (apt, cached)");
+    let applets = zos_qemu::busybox::applets(&busybox).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    zos_builder::rootfs::busybox_rootfs(&root, &busybox, &applets).unwrap();
+    let r = check(&shipped_units(Generation::V1Toml), Some(&root));
+    assert!(r.is_clean(), "{r}");
+}
+
+#[test]
+fn lint_command() {
+    let bin = env!("CARGO_BIN_EXE_zos-builder");
+    let ok = Command::new(bin).arg("lint").output().unwrap();
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(out.contains("9 units for zinit 0.2 (YAML): clean"), "{out}");
+    let t = tempfile::tempdir().unwrap();
+    let f = write(t.path(), "y/a.yaml", "exec: x\nafter: [b]\n");
+    let bad = Command::new(bin).arg("lint").arg(t.path().join("y")).output().unwrap();
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(out.contains(&format!("{}: `after` names `b`", f.display())), "{out}");
+}

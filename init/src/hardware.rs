@@ -1,0 +1,373 @@
+//! The `hardware` and `modules` stages (called from `run.rs`'s hook): coldplug, then
+//! the essential tier and `modules_load=`. Nothing here fails the boot: a module that
+//! cannot load is logged (name, path, errno) and reported, and the boot goes on, as
+//! the shell's `modprobe` did.
+//!
+//! Modules come from the new root (`<new_root>/lib/modules/$(uname -r)`): the
+//! initramfs copy has been freed by the copy, and zinit's services use the same tree.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::coldplug::{self, sysfs::Sysfs};
+use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
+use crate::log;
+use crate::modules::index::ModIndex;
+use crate::modules::load::{self, Outcome, Policy, Request};
+use crate::modules::options::ModprobeConf;
+use crate::modules::{normalize, ModError};
+use crate::report::{BootReport, ModuleRecord};
+use crate::sys::Sys;
+
+/// The file a later service reads to fetch remote-tier modules.
+pub const UNMATCHED: &str = "run/zos-init/unmatched-modaliases";
+
+/// State shared by the two stages; paths are fields so tests can point them at
+/// fixtures.
+pub struct Hardware {
+    pub sysfs: PathBuf,
+    /// `uname -r`; None: ask the kernel.
+    pub release: Option<String>,
+    /// The module tree; None: `<new_root>/lib/modules/<release>`.
+    pub modules_dir: Option<PathBuf>,
+    /// Loader threads (None: [`load::default_workers`]).
+    pub workers: Option<usize>,
+    index: Option<Option<Rc<ModIndex>>>,
+    conf: Option<Rc<ModprobeConf>>,
+    loaded: Option<HashSet<String>>,
+}
+
+impl Default for Hardware {
+    fn default() -> Self {
+        Hardware {
+            sysfs: "/sys".into(),
+            release: None,
+            modules_dir: None,
+            workers: None,
+            index: None,
+            conf: None,
+            loaded: None,
+        }
+    }
+}
+
+fn root_of(cfg: &Config) -> PathBuf {
+    PathBuf::from(&cfg.new_root)
+}
+
+impl Hardware {
+    fn dir(&self, cfg: &Config) -> PathBuf {
+        if let Some(d) = &self.modules_dir {
+            return d.clone();
+        }
+        let release = self
+            .release
+            .clone()
+            .unwrap_or_else(|| rustix::system::uname().release().to_string_lossy().into_owned());
+        root_of(cfg).join("lib/modules").join(release)
+    }
+
+    /// The index, read once. None (logged once) when the image has no modules.
+    fn index(&mut self, cfg: &Config) -> Option<Rc<ModIndex>> {
+        if self.index.is_none() {
+            let dir = self.dir(cfg);
+            let idx = match ModIndex::load(&dir) {
+                Ok(i) => {
+                    log::debug(&format!(
+                        "modules: {}: {} modules, {} aliases, {} built in",
+                        dir.display(),
+                        i.modules.len(),
+                        i.aliases.len(),
+                        i.builtin.len()
+                    ));
+                    Some(Rc::new(i))
+                }
+                Err(ModError::Index { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
+                    log::info(&format!(
+                        "modules: no {}/modules.dep: this image has no modules",
+                        dir.display()
+                    ));
+                    None
+                }
+                Err(e) => {
+                    log::warn(&format!("modules: {e}; no module will be loaded"));
+                    None
+                }
+            };
+            self.index = Some(idx);
+        }
+        self.index.clone().flatten()
+    }
+
+    fn conf(&mut self, cfg: &Config) -> Rc<ModprobeConf> {
+        let root = root_of(cfg);
+        self.conf
+            .get_or_insert_with(|| {
+                let (etc, lib) = (root.join("etc/modprobe.d"), root.join("lib/modprobe.d"));
+                Rc::new(ModprobeConf::load(&[&etc, &lib]))
+            })
+            .clone()
+    }
+
+    fn loaded(&mut self, sys: &dyn Sys) -> &mut HashSet<String> {
+        self.loaded.get_or_insert_with(|| proc_modules(sys))
+    }
+
+    /// Plan and load `requests`; every outcome is logged and reported.
+    pub fn load(&mut self, sys: &dyn Sys, cfg: &Config, requests: &[Request], report: &mut BootReport) -> Vec<Outcome> {
+        let Some(idx) = self.index(cfg) else {
+            return Vec::new();
+        };
+        let conf = self.conf(cfg);
+        let blacklist: HashSet<String> = cfg.module_blacklist.iter().map(|m| normalize(m)).collect();
+        let loaded = self.loaded(sys).clone();
+        let plan = load::plan(
+            requests,
+            &Policy {
+                index: &idx,
+                conf: &conf,
+                cmdline_params: &cfg.module_params,
+                blacklist: &blacklist,
+                loaded: &loaded,
+            },
+        );
+        for (name, why) in &plan.skipped {
+            log::debug(&format!("modules: {name}: {why}"));
+        }
+        for (via, e) in plan.failed {
+            let line = format!("modules: {e} (wanted by {via})");
+            log::warn(&line);
+            report.warnings.push(line);
+            report.modules.push(ModuleRecord {
+                name: module_of(&e),
+                via,
+                start: log::since_boot(),
+                took: Duration::ZERO,
+                error: Some(e.to_string()),
+            });
+        }
+        let codec = sys.read_to_string(&self.sysfs.join("module/compression")).ok();
+        let workers = self.workers.unwrap_or_else(load::default_workers);
+        let outcomes = load::run(sys.kmod(), &plan.nodes, codec.as_deref(), workers);
+        for o in &outcomes {
+            let error = match &o.result {
+                Ok(done) => {
+                    let how = match done {
+                        load::Done::Loaded => "loaded",
+                        load::Done::AlreadyLoaded => "already loaded",
+                    };
+                    log::info(&format!("modules: {how} {} ({}) in {}", o.name, o.via, log::ms(o.took)));
+                    self.loaded(sys).insert(o.name.clone());
+                    None
+                }
+                // A soft dependency is optional: the CPU may lack what it drives.
+                Err(e) if o.via.contains("softdep of") => {
+                    log::info(&format!("modules: optional {e} ({})", o.via));
+                    Some(e.to_string())
+                }
+                Err(e) => {
+                    let line = format!("modules: {e} (wanted by {})", o.via);
+                    log::warn(&line);
+                    report.warnings.push(line);
+                    Some(e.to_string())
+                }
+            };
+            report.modules.push(ModuleRecord {
+                name: o.name.clone(),
+                via: o.via.clone(),
+                start: o.start,
+                took: o.took,
+                error,
+            });
+        }
+        outcomes
+    }
+
+    /// The `hardware` stage.
+    pub fn coldplug(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+        let t0 = log::since_boot();
+        match cfg.coldplug {
+            ColdplugMode::Off => log::info("hardware: coldplug off (zos.coldplug=off)"),
+            ColdplugMode::Udev => self.udev(sys, cfg, report),
+            ColdplugMode::Native => self.native(sys, cfg, report),
+        }
+        log::info(&format!(
+            "hardware: {} coldplug took {}",
+            cfg.coldplug,
+            log::ms(log::since_boot().saturating_sub(t0))
+        ));
+    }
+
+    fn native(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+        let Some(idx) = self.index(cfg) else {
+            return;
+        };
+        let conf = self.conf(cfg);
+        let (mut devs, err) = Sysfs::open(&self.sysfs);
+        if let Some(e) = err {
+            log::warn(&format!(
+                "hardware: uevent socket: {}; scanning /sys only",
+                crate::error::errno_text(e)
+            ));
+        }
+        let mut requested: HashSet<String> = HashSet::new();
+        let (mut loaded, mut failed) = (0usize, 0usize);
+        let mut handle = |aliases: &[String]| -> Vec<String> {
+            let mut unmatched = Vec::new();
+            let mut reqs = Vec::new();
+            for a in aliases {
+                let mods: Vec<String> = idx
+                    .aliases
+                    .lookup(a)
+                    .into_iter()
+                    .filter(|m| !conf.blacklist.contains(m))
+                    .collect();
+                if mods.is_empty() && idx.builtin_aliases.lookup(a).is_empty() {
+                    unmatched.push(a.clone());
+                }
+                for m in mods {
+                    if requested.insert(m.clone()) {
+                        reqs.push(Request {
+                            name: m,
+                            via: format!("coldplug {a}"),
+                        });
+                    }
+                }
+            }
+            if !reqs.is_empty() {
+                for o in self.load(sys, cfg, &reqs, report) {
+                    match o.result {
+                        Ok(_) => loaded += 1,
+                        Err(_) => failed += 1,
+                    }
+                }
+            }
+            unmatched
+        };
+        let sum = coldplug::native(
+            &mut devs,
+            Duration::from_millis(cfg.coldplug_timeout_ms),
+            Duration::from_millis(cfg.coldplug_quiet_ms),
+            &mut handle,
+        );
+        log::info(&format!(
+            "hardware: {} devices, {loaded} modules loaded, {failed} failed, {} without a module, {} rounds{}",
+            sum.devices,
+            sum.unmatched.len(),
+            sum.rounds,
+            if sum.timed_out {
+                " (stopped at coldplug_timeout_ms)"
+            } else {
+                ""
+            }
+        ));
+        write_unmatched(&root_of(cfg), &sum.unmatched);
+    }
+
+    fn udev(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+        let root = root_of(cfg);
+        if coldplug::udev::find(sys, &root).is_none() {
+            log::warn(&format!(
+                "hardware: udev mode but no udevd/udevadm in {}: native coldplug instead",
+                root.display()
+            ));
+            return self.native(sys, cfg, report);
+        }
+        let before = proc_modules(sys);
+        let env = crate::emergency::handover_env(HANDOVER_PATH);
+        let start = log::since_boot();
+        let timeout = Duration::from_millis(cfg.coldplug_timeout_ms);
+        let mut warn = |w: &str| log::warn(&format!("hardware: udev: {w}"));
+        if let Err(e) = coldplug::udev::run(sys, &root, &env, timeout, &mut warn) {
+            let line = format!("hardware: udev: {e}");
+            log::warn(&line);
+            report.warnings.push(line);
+        }
+        let took = log::since_boot().saturating_sub(start);
+        let after = proc_modules(sys);
+        let new: BTreeSet<&String> = after.difference(&before).collect();
+        for m in &new {
+            report.modules.push(ModuleRecord {
+                name: m.to_string(),
+                via: "udev".into(),
+                start,
+                took,
+                error: None,
+            });
+        }
+        let names: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
+        log::info(&format!(
+            "hardware: udevd loaded {} modules: {}",
+            new.len(),
+            names.join(" ")
+        ));
+        self.loaded = Some(after);
+    }
+
+    /// The `modules` stage: the essential tier, then `modules_load=`, in one
+    /// parallel batch.
+    pub fn essential(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+        let mut reqs: Vec<Request> = cfg
+            .essential_modules
+            .iter()
+            .map(|m| Request {
+                name: m.clone(),
+                via: "essential".into(),
+            })
+            .collect();
+        reqs.extend(cfg.modules_load.iter().map(|m| Request {
+            name: m.clone(),
+            via: "cmdline modules_load".into(),
+        }));
+        if reqs.is_empty() {
+            return;
+        }
+        self.load(sys, cfg, &reqs, report);
+    }
+}
+
+fn module_of(e: &ModError) -> String {
+    match e {
+        ModError::Load { module, .. }
+        | ModError::Decompress { module, .. }
+        | ModError::NotFound { module }
+        | ModError::DepFailed { module, .. }
+        | ModError::DepBlacklisted { module, .. }
+        | ModError::Cycle { module } => module.clone(),
+        ModError::Index { path, .. } => path.display().to_string(),
+    }
+}
+
+/// Names in /proc/modules (the initramfs's proc, still mounted).
+fn proc_modules(sys: &dyn Sys) -> HashSet<String> {
+    sys.read_to_string(Path::new("/proc/modules"))
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One modalias a line, for a later service that fetches remote-tier modules.
+fn write_unmatched(root: &Path, unmatched: &[String]) {
+    let path = root.join(UNMATCHED);
+    let mut text = unmatched.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    let r = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| std::fs::write(&path, text));
+    if let Err(e) = r {
+        log::warn(&format!("hardware: write {}: {e}", path.display()));
+    }
+}
+
+#[cfg(test)]
+#[path = "hardware_tests.rs"]
+mod tests;

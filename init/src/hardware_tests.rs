@@ -1,0 +1,150 @@
+//! The hardware and modules stages through the Runner, against the recorder, the test
+//! kernel's index excerpt and a fake /sys.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustix::io::Errno;
+
+use crate::config::{ColdplugMode, Config};
+use crate::plan;
+use crate::report::BootReport;
+use crate::run::Runner;
+use crate::sys::record::RecordSys;
+use crate::sys::record_kmod::position;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/modules/testdata");
+const VIRTIO_NET_PCI: &str = "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00";
+const NOBODY: &str = "pci:v00008086d00007000sv0000sd0000bc06sc01i00";
+
+/// A new root and a /sys with one virtio PCI NIC and one device nobody drives.
+fn scene() -> (tempfile::TempDir, Config) {
+    let t = tempfile::tempdir().unwrap();
+    let dev = t.path().join("sys/devices/pci0000:00");
+    for (d, alias) in [("0000:00:03.0", VIRTIO_NET_PCI), ("0000:00:01.0", NOBODY)] {
+        std::fs::create_dir_all(dev.join(d)).unwrap();
+        std::fs::write(dev.join(d).join("modalias"), format!("{alias}\n")).unwrap();
+    }
+    std::fs::create_dir_all(t.path().join("root")).unwrap();
+    let cfg = Config {
+        new_root: t.path().join("root").display().to_string(),
+        coldplug_quiet_ms: 20,
+        ..Default::default()
+    };
+    (t, cfg)
+}
+
+/// A recorder whose new root has the handover target.
+fn rec(cfg: &Config, more: &[&str]) -> RecordSys {
+    let root = PathBuf::from(&cfg.new_root);
+    let mut executables = vec![root.join("sbin/zinit"), PathBuf::from("/bin/sh")];
+    executables.extend(more.iter().map(|m| root.join(m)));
+    RecordSys {
+        executables,
+        ..Default::default()
+    }
+}
+
+fn boot(sys: &RecordSys, cfg: &Config, t: &Path) -> BootReport {
+    let mut r = Runner::new(sys, cfg, Duration::ZERO);
+    r.hw.modules_dir = Some(PathBuf::from(DATA));
+    r.hw.sysfs = t.join("sys");
+    r.run(&plan::build(cfg, &[])).unwrap();
+    r.report
+}
+
+#[test]
+fn coldplug_then_essential_in_one_boot() {
+    let (t, cfg) = scene();
+    let sys = rec(&cfg, &[]);
+    let report = boot(&sys, &cfg, t.path());
+    let k = sys.kmod.calls();
+    let at = |m: &str| position(&k, m).unwrap_or_else(|| panic!("{m} not loaded: {k:#?}"));
+    // Coldplug (hardware stage) before the essential tier (modules stage).
+    assert!(at("virtio_pci.ko") < at("btrfs.ko") && at("virtio_pci.ko") < at("fuse.ko"));
+    assert!(at("raid6_pq.ko") < at("btrfs.ko"));
+    let via = |m: &str| report.modules.iter().find(|r| r.name == m).unwrap().via.clone();
+    assert_eq!(via("virtio_pci"), format!("coldplug {VIRTIO_NET_PCI}"));
+    assert_eq!(via("virtio_ring"), "needed by virtio");
+    assert_eq!(via("btrfs"), "essential");
+    assert_eq!(via("fuse"), "essential");
+    assert!(report.modules.iter().all(|m| m.error.is_none()));
+    let unmatched = std::fs::read_to_string(t.path().join("root/run/zos-init/unmatched-modaliases")).unwrap();
+    assert_eq!(unmatched, format!("{NOBODY}\n"));
+    assert!(sys.calls().last().unwrap().starts_with("exec /sbin/zinit"));
+}
+
+#[test]
+fn a_failing_module_is_reported_and_the_boot_goes_on() {
+    let (t, mut cfg) = scene();
+    cfg.modules_load = vec!["virtio_blk".into(), "nosuch".into()];
+    let sys = rec(&cfg, &[]);
+    sys.kmod.fail_on("fuse.ko", Errno::NOEXEC);
+    sys.kmod.fail_on("virtio_blk.ko", Errno::EXIST);
+    let report = boot(&sys, &cfg, t.path());
+    let fuse = report.modules.iter().find(|r| r.name == "fuse").unwrap();
+    assert_eq!(
+        fuse.error.as_deref(),
+        Some(format!("fuse: finit_module {DATA}/kernel/fs/fuse/fuse.ko: ENOEXEC (Exec format error)").as_str())
+    );
+    let nosuch = report.modules.iter().find(|r| r.name == "nosuch").unwrap();
+    assert_eq!(nosuch.via, "cmdline modules_load");
+    assert!(nosuch.error.as_deref().unwrap().contains("not in modules.dep"));
+    // EEXIST is success.
+    let blk = report.modules.iter().find(|r| r.name == "virtio_blk").unwrap();
+    assert!(blk.error.is_none());
+    assert_eq!(report.warnings.len(), 2, "{:#?}", report.warnings);
+    assert!(sys.calls().last().unwrap().starts_with("exec /sbin/zinit"));
+}
+
+#[test]
+fn blacklists_and_off() {
+    let (t, mut cfg) = scene();
+    cfg.module_blacklist = vec!["virtio-pci".into(), "btrfs".into()];
+    std::fs::create_dir_all(t.path().join("root/etc/modprobe.d")).unwrap();
+    std::fs::write(
+        t.path().join("root/etc/modprobe.d/a.conf"),
+        "options fuse max_user_bgreq=8\n",
+    )
+    .unwrap();
+    let sys = rec(&cfg, &[]);
+    boot(&sys, &cfg, t.path());
+    let k = sys.kmod.calls();
+    assert!(
+        position(&k, "virtio_pci.ko").is_none() && position(&k, "btrfs.ko").is_none(),
+        "{k:#?}"
+    );
+    assert!(k.iter().any(|c| c.ends_with("fuse.ko max_user_bgreq=8")), "{k:#?}");
+
+    cfg.module_blacklist.clear();
+    cfg.coldplug = ColdplugMode::Off;
+    cfg.essential_modules.clear();
+    let sys = rec(&cfg, &[]);
+    boot(&sys, &cfg, t.path());
+    assert!(sys.kmod.calls().is_empty());
+}
+
+#[test]
+fn udev_mode_runs_the_images_udevd_in_the_new_root() {
+    let (t, mut cfg) = scene();
+    cfg.coldplug = ColdplugMode::Udev;
+    cfg.essential_modules.clear();
+    let root = PathBuf::from(&cfg.new_root);
+    let sys = rec(&cfg, &["lib/systemd/systemd-udevd", "bin/udevadm"]);
+    boot(&sys, &cfg, t.path());
+    let calls = sys.calls();
+    let daemon = format!("chroot {} /lib/systemd/systemd-udevd & (new group)", root.display());
+    let d = calls.iter().position(|c| *c == daemon).expect("udevd started");
+    let term = calls
+        .iter()
+        .position(|c| c.starts_with("kill -15 -"))
+        .expect("udevd stopped");
+    let exec = calls.iter().position(|c| c.starts_with("exec ")).unwrap();
+    assert!(d < term && term < exec);
+    assert!(sys.kmod.calls().is_empty(), "udevd loads the modules, not us");
+
+    // No udevd in the image: native coldplug instead.
+    let sys = rec(&cfg, &[]);
+    boot(&sys, &cfg, t.path());
+    assert!(position(&sys.kmod.calls(), "virtio_pci.ko").is_some());
+}

@@ -1,0 +1,112 @@
+//! The recorder's [`Kmod`]: thread-safe (the loader calls it from several threads),
+//! records `insmod`-like lines, fails the modules a test names, and measures how many
+//! loads overlapped (to prove the loader is parallel).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rustix::io::Errno;
+
+use super::Kmod;
+use crate::error::SysError;
+
+#[derive(Default)]
+pub struct RecordKmod {
+    pub(crate) calls: Mutex<Vec<String>>,
+    /// (file name, errno): the next load of that file fails.
+    pub(crate) failures: Mutex<Vec<(String, Errno)>>,
+    /// Bytes `read_module` returns per file name (default: an empty image).
+    pub files: Mutex<Vec<(String, Vec<u8>)>>,
+    /// How long each load "takes" (for the overlap test).
+    pub delay: Duration,
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) max_in_flight: AtomicUsize,
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl RecordKmod {
+    /// The next load of the module file named `file` (`virtio_blk.ko`) fails.
+    pub fn fail_on(&self, file: &str, errno: Errno) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((file.into(), errno));
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Most loads seen running at the same time.
+    pub fn max_parallel(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    fn call(&self, op: &'static str, path: &Path, line: String) -> Result<(), SysError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let name = file_name(path);
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = f.iter().position(|(n, _)| *n == name) {
+            let (_, errno) = f.remove(i);
+            return Err(SysError::new(op, path, errno));
+        }
+        Ok(())
+    }
+}
+
+impl Kmod for RecordKmod {
+    fn finit_module(&self, path: &Path, params: &str, compressed: bool) -> Result<(), SysError> {
+        let c = if compressed { " (compressed)" } else { "" };
+        let p = if params.is_empty() {
+            String::new()
+        } else {
+            format!(" {params}")
+        };
+        self.call("finit_module", path, format!("insmod{c} {}{p}", path.display()))
+    }
+
+    fn init_module(&self, image: &[u8], params: &str, path: &Path) -> Result<(), SysError> {
+        let p = if params.is_empty() {
+            String::new()
+        } else {
+            format!(" {params}")
+        };
+        self.call(
+            "init_module",
+            path,
+            format!("init_module {} ({} bytes){p}", path.display(), image.len()),
+        )
+    }
+
+    fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError> {
+        let name = file_name(path);
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default())
+    }
+}
+
+/// Where a module file named `name` is in a list of calls (tests).
+pub fn position(calls: &[String], name: &str) -> Option<usize> {
+    let with_slash = format!("/{name}");
+    calls.iter().position(|c| {
+        c.split_whitespace()
+            .any(|w| w.ends_with(&with_slash) || PathBuf::from(w).file_name().is_some_and(|f| f == name))
+    })
+}
