@@ -260,3 +260,34 @@ fn a_missing_handover_target_ends_in_the_emergency_action() {
     assert!(out.has("reboot: Power down"), "{t}");
     assert!(!out.has("Kernel panic"), "{t}");
 }
+
+#[test]
+fn an_unusable_dev_console_leaves_stdio_closed_and_the_init_reopens_it() {
+    // The kernel's own built-in cpio always brings /dev/console (c 5 1), so an image
+    // without it changes nothing. An image whose /dev/console is another type of node
+    // replaces it (the unpacker only replaces on a type change): a block device with no
+    // driver (240,0, a local major) cannot be opened, and the kernel starts /init with
+    // fds 0-2 closed. With std's usual start-up that would abort PID 1.
+    let mut img = Image::new();
+    img.extras.push(zos_builder::ExtraEntry::BlockDev {
+        path: "/dev/console".into(),
+        major: 240,
+        minor: 0,
+        mode: 0o600,
+    });
+    let out = img.boot("", MEM);
+    let t = tail(&out);
+    assert!(
+        out.has("Warning: unable to open an initial console"),
+        "the kernel had a console after all\n{t}"
+    );
+    assert!(
+        out.has("the kernel found no /dev/console in the image: stdio reopened"),
+        "{t}"
+    );
+    // Lines logged before the console existed are replayed, the first one included.
+    assert!(out.has("zos-init: zos-init 0.1.0 starting as pid 1"), "{t}");
+    for fd in ["stdin", "stdout", "stderr"] {
+        assert_eq!(fact(&out, fd).as_deref(), Some("/dev/console"), "{fd}\n{t}");
+    }
+}

@@ -1,5 +1,12 @@
 //! PID 1 of the Zero-OS initramfs. The boot on one screen: read the inputs, plan,
 //! act; any error, and any panic, ends in the emergency path. Never returns.
+//!
+//! `#![no_main]`: std's start-up reopens closed fds 0-2 on /dev/null and aborts when it
+//! cannot, which is exactly the state the kernel leaves /init in when the image has
+//! no /dev/console (and there is no /dev/null before devtmpfs): PID 1 would die before
+//! its first line. With our own C `main` the init starts with what the kernel gave.
+
+#![no_main]
 
 use std::path::Path;
 
@@ -7,7 +14,14 @@ use zos_init::config::{Config, CONFIG_PATH};
 use zos_init::sys::{linux::LinuxSys, Sys};
 use zos_init::{cmdline, emergency, log, plan, run::Runner, stage::Stage, table};
 
-fn main() {
+/// Called once by the C runtime; the arguments are not used (the kernel's extra
+/// words reach us through /proc/cmdline).
+#[no_mangle]
+pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    pid1()
+}
+
+fn pid1() -> ! {
     let started = log::since_boot();
     let sys = LinuxSys;
     std::panic::set_hook(Box::new(|info| {

@@ -100,14 +100,15 @@ impl<'a> Runner<'a> {
             }
             Step::Mkdir(p) => sys.mkdir_p(Path::new(p))?,
             Step::Console => {
-                log::open_kmsg();
-                log::unlimit_kmsg();
+                // Stdio first: with fds 0-2 closed, opening kmsg would take fd 0.
                 if self.console_missing {
                     sys.mknod_console(Path::new("/dev/console"))?;
                     sys.reopen_stdio(Path::new("/dev/console"))?;
                     log::replay();
                     log::warn("mounts: the kernel found no /dev/console in the image: stdio reopened on devtmpfs's");
                 }
+                log::open_kmsg();
+                log::unlimit_kmsg();
             }
             Step::FitCheck { dst, spec } => {
                 let sources = sys.resolve_sources(&self.src_root, spec)?;
