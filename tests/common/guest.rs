@@ -125,15 +125,7 @@ impl Image {
 
     /// Pack and boot with `append` on the cmdline; `memory_mb` of guest RAM.
     pub fn boot(&self, append: &str, memory_mb: u32) -> BootOutcome {
-        let initrd = self.pack();
-        let mut boot = Boot::new(&parts().kernel, &initrd);
-        boot.append = append.to_string();
-        boot.memory_mb = memory_mb;
-        boot.timeout = Duration::from_secs(180);
-        boot.serial_log = self.dir.path().join("serial.log");
-        let out = boot.run().expect("run qemu");
-        assert!(!out.timed_out, "QEMU timed out; serial log tail:\n{}", out.tail(60));
-        out
+        self.boot_with(append, memory_mb, &[])
     }
 
     /// [`Image::boot`] with extra QEMU arguments (devices, drives).
