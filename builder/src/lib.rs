@@ -4,19 +4,25 @@
 //! The library holds all logic; `main.rs` only parses arguments.
 
 pub mod apk;
+pub mod components;
 pub mod compress;
 pub mod cpio;
+pub mod efi;
 pub mod error;
 pub mod inspect;
 pub mod inst;
+pub mod kernel;
+pub mod knobs;
 pub mod manifest;
 pub mod mode;
 pub mod modules;
 pub mod pack;
+pub mod pipeline;
 pub mod rootfs;
 pub mod run;
 pub mod tiers;
 pub mod timeline;
+pub mod unpack;
 pub mod workspace;
 pub mod zinit;
 

@@ -21,11 +21,26 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Pack a rootfs and /init into an initramfs image.
-    Build(BuildArgs),
+    // Boxed: the knob flags make it much larger than the other variants.
+    Build(Box<BuildArgs>),
     /// List the entries of an image (any compression, concatenated archives).
     Ls {
         /// The image file.
         image: PathBuf,
+    },
+    /// Print one file of an image on stdout (symlinks followed inside the image).
+    Cat {
+        image: PathBuf,
+        /// Path in the image, e.g. /etc/zos-init.conf.
+        path: String,
+    },
+    /// Extract an image into DIR without root: owners and modes go to DIR.owners,
+    /// device nodes are skipped (listed).
+    Unpack { image: PathBuf, dir: PathBuf },
+    /// Pinned GitHub/crates.io/local components (configs/components.lock).
+    Components {
+        #[command(subcommand)]
+        cmd: zos_builder::components::cli::ComponentsCmd,
     },
     /// Build the default image (busybox userland, the init, zinit 0.1 with the demo
     /// units) and boot it under QEMU with a shell on this terminal (`zinit poweroff`
@@ -82,9 +97,21 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct BuildArgs {
-    /// Directory whose contents become the image's root.
+    /// Directory whose contents become the image's root (the direct form). Without
+    /// it, the pipeline runs the stages of --config (docs/BUILD.md).
     #[arg(long, value_name = "DIR")]
-    rootfs: PathBuf,
+    rootfs: Option<PathBuf>,
+    /// Pipeline: the build config.
+    #[arg(long, value_name = "PATH", default_value = "configs/build.toml")]
+    config: PathBuf,
+    /// Pipeline: the output directory (images, build.log, stages/).
+    #[arg(long, value_name = "DIR", default_value = "output")]
+    out_dir: PathBuf,
+    /// Pipeline: run every stage even when its inputs are unchanged.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    knobs: zos_builder::knobs::KnobFlags,
     /// The /init binary; by default zos-init is built for x86_64 musl with cargo.
     #[arg(long, value_name = "PATH")]
     init: Option<PathBuf>,
@@ -100,10 +127,6 @@ struct BuildArgs {
     /// Pack every entry as uid 0, gid 0.
     #[arg(long)]
     root_owned: bool,
-    /// debug (default: debug-file injection on, emergency shell) or release (no
-    /// injection code, no shell, emergency reboot). Sets /etc/zos-init.conf's keys.
-    #[arg(long, default_value = "debug", env = "BUILDMODE")]
-    mode: String,
     /// Add zinit 0.1 (crates.io, built once for musl and cached) and hand over to
     /// /sbin/zinit-pid1 instead of the production default `/sbin/zinit init`.
     #[arg(long)]
@@ -119,9 +142,6 @@ struct BuildArgs {
     /// one, or a kernel .deb. Packed by tier with their dependencies (docs/MODULES.md).
     #[arg(long, value_name = "PATH")]
     modules_from: Option<PathBuf>,
-    /// Tier preset: minimal, standard or full [default: $INCLUDE_MODULES, else standard].
-    #[arg(long, value_name = "PRESET")]
-    include_modules: Option<String>,
     /// A tier file instead of a preset (may `include` a preset).
     #[arg(long, value_name = "FILE")]
     tiers: Option<PathBuf>,
@@ -130,8 +150,11 @@ struct BuildArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Build(args) => build(args),
+        Cmd::Build(args) => build(*args),
         Cmd::Ls { image } => ls(&image),
+        Cmd::Cat { image, path } => cat(&image, &path),
+        Cmd::Unpack { image, dir } => unpack(&image, &dir),
+        Cmd::Components { cmd } => zos_builder::components::cli::run(cmd),
         Cmd::Run(args) => run(args),
         Cmd::Rootfs(args) => zos_builder::apk::cli::run(args),
         Cmd::Lint { dirs, rootfs } => lint(dirs, rootfs),
@@ -148,10 +171,16 @@ fn main() -> ExitCode {
 }
 
 fn build(args: BuildArgs) -> Result<()> {
+    let Some(rootfs) = args.rootfs.clone() else {
+        return pipeline(args);
+    };
+    // The direct form: knobs from flags and the environment (no config file).
+    let env = |k: &str| std::env::var(k).ok();
+    let knobs = zos_builder::knobs::resolve(&args.knobs, env, &Default::default())?;
     // Parsed here rather than by clap so that the message lists the valid names
     // in the same words as the library's error.
     let compression: Compression = args.compression.parse()?;
-    let mode: zos_builder::mode::BuildMode = args.mode.parse().map_err(anyhow::Error::msg)?;
+    let mode = knobs.mode;
     let mut extras = args
         .files
         .iter()
@@ -166,7 +195,7 @@ fn build(args: BuildArgs) -> Result<()> {
         Err(_) => None,
     };
     // A missing rootfs is reported before spending minutes building /init.
-    std::fs::metadata(&args.rootfs).with_context(|| format!("rootfs {}", args.rootfs.display()))?;
+    std::fs::metadata(&rootfs).with_context(|| format!("rootfs {}", rootfs.display()))?;
     // The init reads its config from the image; the mode's keys go on top of the
     // rootfs's own file (an explicit --file for it still wins: it comes first).
     if !extras
@@ -175,15 +204,15 @@ fn build(args: BuildArgs) -> Result<()> {
     {
         extras.push(ExtraEntry::File {
             path: zos_init::config::CONFIG_PATH.into(),
-            source: zos_builder::cpio::FileData::Bytes(mode.image_config(Some(&args.rootfs))?.into_bytes()),
+            source: zos_builder::cpio::FileData::Bytes(mode.image_config(Some(&rootfs))?.into_bytes()),
             mode: Some(0o644),
         });
     }
     if let Some(tree) = &args.modules_from {
-        add_modules(tree, &args, &mut extras)?;
+        add_modules(tree, &args, &knobs.include_modules, &mut extras)?;
     }
     if args.zinit || args.units.is_some() {
-        zos_builder::zinit::cli::add_to_build(&args.rootfs, &mut extras, args.zinit, args.units.as_deref())?;
+        zos_builder::zinit::cli::add_to_build(&rootfs, &mut extras, args.zinit, args.units.as_deref())?;
     }
     let init = match args.init {
         Some(p) => p,
@@ -193,7 +222,7 @@ fn build(args: BuildArgs) -> Result<()> {
         .output
         .unwrap_or_else(|| PathBuf::from(format!("output/initramfs.cpio{}", compression.extension())));
     let req = ImageRequest {
-        rootfs: Some(args.rootfs),
+        rootfs: Some(rootfs),
         init: Some(init),
         extras,
         compression,
@@ -280,18 +309,11 @@ fn lint(mut dirs: Vec<PathBuf>, rootfs: Option<PathBuf>) -> Result<()> {
 }
 
 /// Tier selection from a module tree, staged next to the output and added as extras.
-fn add_modules(tree: &Path, args: &BuildArgs, extras: &mut Vec<ExtraEntry>) -> Result<()> {
+fn add_modules(tree: &Path, args: &BuildArgs, preset: &str, extras: &mut Vec<ExtraEntry>) -> Result<()> {
     use zos_builder::{modules, tiers::Tiers};
     let tiers = match &args.tiers {
         Some(f) => Tiers::from_file(f)?,
-        None => {
-            let preset = args
-                .include_modules
-                .clone()
-                .or_else(|| std::env::var("INCLUDE_MODULES").ok())
-                .unwrap_or_else(|| "standard".into());
-            Tiers::preset(&preset)?
-        }
+        None => Tiers::preset(preset)?,
     };
     let tree = modules::ModuleTree::open(tree)?;
     let sel = modules::select(&tree, &tiers)?;
@@ -313,6 +335,68 @@ fn add_modules(tree: &Path, args: &BuildArgs, extras: &mut Vec<ExtraEntry>) -> R
         tree.dir.display(),
         tree.version,
         sel.essential.join(" ")
+    );
+    Ok(())
+}
+
+/// The pipeline form of `build` (no --rootfs): the logic is in `zos_builder::pipeline`.
+fn pipeline(args: BuildArgs) -> Result<()> {
+    // Direct-form options have no meaning here; refusing them beats ignoring them.
+    let direct = [
+        (args.output.is_some(), "--output"),
+        (args.zinit, "--zinit"),
+        (args.units.is_some(), "--units"),
+        (!args.files.is_empty(), "--file"),
+        (args.modules_from.is_some(), "--modules-from"),
+        (args.tiers.is_some(), "--tiers"),
+        (args.root_owned, "--root-owned"),
+        (args.level.is_some(), "--level"),
+    ];
+    if let Some((_, flag)) = direct.iter().find(|(set, _)| *set) {
+        anyhow::bail!(
+            "{flag} needs --rootfs (the pipeline takes it from {})",
+            args.config.display()
+        );
+    }
+    let req = zos_builder::pipeline::Request {
+        config: args.config,
+        out: args.out_dir,
+        flags: args.knobs,
+        env: zos_builder::pipeline::Request::env_from_process(),
+        init: args.init,
+        force: args.force,
+        verbose: true,
+    };
+    let report = zos_builder::pipeline::run(&req)?;
+    println!("{}", report.image.display());
+    if let Some(efi) = &report.efi {
+        println!("{}", efi.display());
+    }
+    println!("log: {} ({:.1} s)", report.log.display(), report.seconds);
+    Ok(())
+}
+
+fn cat(image: &Path, path: &str) -> Result<()> {
+    use std::io::Write;
+    let data = zos_builder::unpack::cat(image, path)?;
+    std::io::stdout().write_all(&data).context("stdout")?;
+    Ok(())
+}
+
+fn unpack(image: &Path, dir: &Path) -> Result<()> {
+    let r = zos_builder::unpack::unpack(image, dir)?;
+    for s in &r.skipped {
+        eprintln!("skipped {s}");
+    }
+    println!(
+        "{}: {} files, {} dirs, {} symlinks, {} hard links; owners and modes in {}; {} skipped",
+        dir.display(),
+        r.files,
+        r.dirs,
+        r.symlinks,
+        r.hardlinks,
+        r.owners.display(),
+        r.skipped.len()
     );
     Ok(())
 }

@@ -28,29 +28,36 @@ pub fn root() -> PathBuf {
 /// returning the binary's path. Adds the rustup target first when rustup is there
 /// (rust-toolchain.toml names it, but older rustups only honour that on install).
 pub fn build_musl(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
-    build(package, bin, false)
+    build(package, bin, false, MUSL_TARGET)
 }
 
 /// The same without the package's default features (a release init: no debug
 /// injection), in its own target dir so the two variants don't rebuild each other.
 pub fn build_musl_no_default(package: &str, bin: &str) -> Result<PathBuf, CargoError> {
-    build(package, bin, true)
+    build(package, bin, true, MUSL_TARGET)
 }
 
-fn build(package: &str, bin: &str, no_default: bool) -> Result<PathBuf, CargoError> {
+/// [`build_musl`] for another Rust target, e.g. `aarch64-unknown-linux-musl`
+/// (TARGETARCH=arm64; linked by rust-lld, see .cargo/config.toml).
+pub fn build_musl_for(package: &str, bin: &str, target: &str) -> Result<PathBuf, CargoError> {
+    build(package, bin, false, target)
+}
+
+/// [`build_musl_no_default`] for another Rust target.
+pub fn build_musl_no_default_for(package: &str, bin: &str, target: &str) -> Result<PathBuf, CargoError> {
+    build(package, bin, true, target)
+}
+
+fn build(package: &str, bin: &str, no_default: bool, target: &str) -> Result<PathBuf, CargoError> {
     let workspace = root();
     if let Ok(out) = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .current_dir(&workspace)
         .output()
     {
-        if out.status.success()
-            && !String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.trim() == MUSL_TARGET)
-        {
+        if out.status.success() && !String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == target) {
             let _ = Command::new("rustup")
-                .args(["target", "add", MUSL_TARGET])
+                .args(["target", "add", target])
                 .current_dir(&workspace)
                 .status();
         }
@@ -66,16 +73,7 @@ fn build(package: &str, bin: &str, no_default: bool) -> Result<PathBuf, CargoErr
         base
     };
     let target_dir_arg = target_dir.to_string_lossy().into_owned();
-    let mut args = vec![
-        "build",
-        "--release",
-        "-p",
-        package,
-        "--bin",
-        bin,
-        "--target",
-        MUSL_TARGET,
-    ];
+    let mut args = vec!["build", "--release", "-p", package, "--bin", bin, "--target", target];
     if no_default {
         args.extend(["--no-default-features", "--target-dir", target_dir_arg.as_str()]);
     }
@@ -91,7 +89,7 @@ fn build(package: &str, bin: &str, no_default: bool) -> Result<PathBuf, CargoErr
     if !status.success() {
         return Err(CargoError::Failed { cmd, status });
     }
-    let path = target_dir.join(MUSL_TARGET).join("release").join(bin);
+    let path = target_dir.join(target).join("release").join(bin);
     if !path.is_file() {
         return Err(CargoError::Missing { cmd, path });
     }

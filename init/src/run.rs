@@ -68,12 +68,18 @@ impl<'a> Runner<'a> {
                 step: p.step.to_string(),
                 source,
             })?;
-            log::debug(&format!(
-                "{}: {} ({})",
-                p.stage,
+            // Every step that is a plain action gets its line, with its duration; the
+            // others (copy, hooks, breaks, switch) log richer lines of their own.
+            let plain = matches!(
                 p.step,
-                log::ms(log::since_boot() - t0)
-            ));
+                Step::Mount(_) | Step::Mkdir(_) | Step::Umount(_) | Step::FitCheck { .. }
+            );
+            let line = format!("{}: {} ({})", p.stage, p.step, log::ms(log::since_boot() - t0));
+            if plain {
+                log::info(&line)
+            } else {
+                log::debug(&line)
+            }
             self.sys.reap();
         }
         Ok(())
@@ -92,7 +98,6 @@ impl<'a> Runner<'a> {
         match step {
             Step::Break(stage) => self.break_shell(*stage),
             Step::Mount(row) => {
-                log::info(&format!("{step}"));
                 sys.mount(row)?;
                 if row.target == self.cfg.new_root.trim_end_matches('/') {
                     emergency::set_report_root(Some(&self.cfg.new_root));

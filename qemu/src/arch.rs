@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// A guest architecture. Only `X86_64` is wired to a kernel download today; `Aarch64`
-/// carries its QEMU profile so adding it is a matter of fetching an arm64 kernel.
+/// A guest architecture. Both fetch Debian's cloud kernel; `Aarch64` on an x86_64
+/// host as a foreign-architecture package (`linux-image-cloud-arm64:arm64`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Arch {
     X86_64,

@@ -33,3 +33,26 @@ pub fn applets(busybox: &Path) -> Result<Vec<String>, Error> {
         .filter(|l| !l.is_empty())
         .collect())
 }
+
+/// busybox-static built for `arch` (`busybox-static:arm64` on an amd64 host). A
+/// foreign binary cannot run here: take its applet list from the host's busybox of the
+/// same Debian version.
+pub fn busybox_static_for(cache: &Cache, arch: crate::Arch) -> Result<PathBuf, Error> {
+    if arch == crate::Arch::host() {
+        return busybox_static_in(cache);
+    }
+    // In offline mode dpkg need not be asked about the architecture: the cache decides.
+    let name = match cache.offline() {
+        true => format!("busybox-static:{}", arch.debian()),
+        false => debpkg::for_arch("busybox-static", arch)?,
+    };
+    let pkg = debpkg::fetch(cache, &name)?;
+    let bin = pkg.root.join("bin/busybox");
+    if !bin.is_file() {
+        return Err(Error::Missing {
+            what: "bin/busybox".into(),
+            path: pkg.root,
+        });
+    }
+    Ok(bin)
+}

@@ -112,8 +112,36 @@ pub fn parse_depends(text: &str) -> Vec<String> {
 
 /// `<pkg>_<version>`, with the epoch colon written `%3a` as apt does in its archive
 /// cache: a `:` in a path breaks QEMU options (`file:`, `fat:`) and PATH-like lists.
+/// A `pkg:arm64` name gets the same escape.
 pub fn tree_name(package: &str, version: &str) -> String {
-    format!("{package}_{}", version.replace(':', "%3a"))
+    format!("{}_{}", package.replace(':', "%3a"), version.replace(':', "%3a"))
+}
+
+/// apt's name for `package` built for `arch`: bare for the host's architecture,
+/// `package:arm64` for a foreign one, after making sure dpkg knows that architecture
+/// (`dpkg --add-architecture` plus `apt-get update`, as root).
+pub fn for_arch(package: &str, arch: crate::Arch) -> Result<String, Error> {
+    if arch == crate::Arch::host() {
+        return Ok(package.to_string());
+    }
+    let foreign = exec::run(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+    let known = String::from_utf8_lossy(&foreign.stdout)
+        .split_whitespace()
+        .any(|a| a == arch.debian());
+    if !known {
+        if !is_root() {
+            return Err(Error::PackageNotFound {
+                package: format!("{package}:{}", arch.debian()),
+                hint: format!(
+                    "run `sudo dpkg --add-architecture {0} && sudo apt-get update` first",
+                    arch.debian()
+                ),
+            });
+        }
+        exec::run(Command::new("dpkg").args(["--add-architecture", arch.debian()]))?;
+        exec::run(Command::new("apt-get").arg("update"))?;
+    }
+    Ok(format!("{package}:{}", arch.debian()))
 }
 
 fn apt_download(package: &str, dir: &Path) -> Result<(), Error> {
@@ -248,5 +276,9 @@ mod tests {
     #[test]
     fn epoch_colon_is_escaped_in_tree_name() {
         assert_eq!(tree_name("busybox-static", "1:1.35.0-4"), "busybox-static_1%3a1.35.0-4");
+        assert_eq!(
+            tree_name("busybox-static:arm64", "1:1.35"),
+            "busybox-static%3aarm64_1%3a1.35"
+        );
     }
 }

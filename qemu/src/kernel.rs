@@ -26,18 +26,23 @@ pub fn debian_cloud_kernel(arch: Arch) -> Result<Kernel, Error> {
 }
 
 /// [`debian_cloud_kernel`] with an explicit cache.
+///
+/// A foreign architecture (arm64 on an amd64 host) is fetched as
+/// `linux-image-cloud-arm64:arm64`, after `dpkg --add-architecture` when needed.
+/// Debian 12's arm64 vmlinuz is an uncompressed `Image`, which `-kernel` boots as is
+/// (QEMU would also gunzip an `Image.gz`).
 pub fn debian_cloud_kernel_in(cache: &Cache, arch: Arch) -> Result<Kernel, Error> {
-    if arch != Arch::X86_64 {
-        // Needs `dpkg --add-architecture arm64` and `apt-get download pkg:arm64`.
-        return Err(Error::Unsupported {
-            what: "downloading the Debian cloud kernel",
-            arch: arch.as_str(),
-        });
-    }
-    let meta = format!("linux-image-cloud-{}", arch.debian());
+    let bare = format!("linux-image-cloud-{}", arch.debian());
+    // Offline, the cached resolution is used without asking dpkg anything.
+    let meta = match (cache.offline(), arch == Arch::host()) {
+        (true, false) => format!("{bare}:{}", arch.debian()),
+        _ => debpkg::for_arch(&bare, arch)?,
+    };
     let suffix = format!("-cloud-{}", arch.debian());
+    let qualifier = format!(":{}", arch.debian());
     let concrete = debpkg::resolve_metapackage(cache, &meta, |dep| {
-        dep.starts_with("linux-image-") && dep.ends_with(&suffix) && dep != meta
+        let dep = dep.strip_suffix(&qualifier).unwrap_or(dep);
+        dep.starts_with("linux-image-") && dep.ends_with(&suffix) && dep != bare
     })?;
     let pkg = debpkg::fetch_with(cache, &concrete, |tree, _| {
         // The package ships no modules.dep (the postinst makes it): make it once here.

@@ -153,57 +153,68 @@ impl Boot {
                 qemu_output: String::new(),
             });
         }
-        match fs::remove_file(&self.serial_log) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("rm", &self.serial_log, e)),
-            _ => {}
-        }
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let start = Instant::now();
-        let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        run_captured(cmd, &self.serial_log, self.timeout)
+    }
+}
+
+/// Run a non-interactive QEMU `cmd` whose first serial port goes to `serial_log`:
+/// null stdin, stdout and stderr captured, killed at `timeout`. Shared by [`Boot`] and
+/// [`crate::efi::EfiBoot`].
+pub(crate) fn run_captured(
+    mut cmd: Command,
+    serial_log: &std::path::Path,
+    timeout: Duration,
+) -> Result<BootOutcome, Error> {
+    match fs::remove_file(serial_log) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("rm", serial_log, e)),
+        _ => {}
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        cmd: exec::describe(&cmd),
+        source,
+    })?;
+    let readers = [child.stdout.take().map(drain), child.stderr.take().map(drain)];
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|source| Error::Spawn {
             cmd: exec::describe(&cmd),
             source,
-        })?;
-        let readers = [child.stdout.take().map(drain), child.stderr.take().map(drain)];
-        let mut timed_out = false;
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(|source| Error::Spawn {
+        })? {
+            break status;
+        }
+        if start.elapsed() >= timeout {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().map_err(|source| Error::Spawn {
                 cmd: exec::describe(&cmd),
                 source,
-            })? {
-                break status;
-            }
-            if start.elapsed() >= self.timeout {
-                timed_out = true;
-                let _ = child.kill();
-                break child.wait().map_err(|source| Error::Spawn {
-                    cmd: exec::describe(&cmd),
-                    source,
-                })?;
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
-        let elapsed = start.elapsed();
-        let qemu_output: String = readers
-            .into_iter()
-            .flatten()
-            .map(|h| h.join().unwrap_or_default())
-            .collect();
-        if !timed_out && !status.success() {
-            // QEMU itself failed (bad option, missing file): not a guest outcome.
-            return Err(Error::Command {
-                cmd: exec::describe(&cmd),
-                status: status.to_string(),
-                stderr: qemu_output.trim().to_string(),
-            });
+            })?;
         }
-        Ok(BootOutcome {
-            log: read_log(&self.serial_log),
-            exit_status: status,
-            timed_out,
-            elapsed,
-            qemu_output,
-        })
+        thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = start.elapsed();
+    let qemu_output: String = readers
+        .into_iter()
+        .flatten()
+        .map(|h| h.join().unwrap_or_default())
+        .collect();
+    if !timed_out && !status.success() {
+        // QEMU itself failed (bad option, missing file): not a guest outcome.
+        return Err(Error::Command {
+            cmd: exec::describe(&cmd),
+            status: status.to_string(),
+            stderr: qemu_output.trim().to_string(),
+        });
     }
+    Ok(BootOutcome {
+        log: read_log(serial_log),
+        exit_status: status,
+        timed_out,
+        elapsed,
+        qemu_output,
+    })
 }
 
 fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
@@ -215,7 +226,7 @@ fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
 }
 
 /// Find the QEMU binary; install its package when root.
-fn ensure_qemu(arch: Arch) -> Result<PathBuf, Error> {
+pub(crate) fn ensure_qemu(arch: Arch) -> Result<PathBuf, Error> {
     exec::ensure_tool(arch.qemu_binary(), arch.qemu_package())
 }
 

@@ -7,8 +7,10 @@
 //!
 //! - **x86_64**: `qemu-system-x86_64 -accel tcg -m <mem> -nographic -no-reboot
 //!   -kernel K -initrd I -append "console=ttyS0 panic=-1 <append>"`.
-//! - **aarch64** (modelled, no kernel download yet): `qemu-system-aarch64 -M virt
-//!   -cpu cortex-a57 ...` with `console=ttyAMA0`.
+//! - **aarch64**: `qemu-system-aarch64 -M virt -cpu cortex-a57 ...` with
+//!   `console=ttyAMA0`; the kernel and busybox are Debian's arm64 packages
+//!   (`pkg:arm64`, after `dpkg --add-architecture arm64`).
+//! - **UEFI** ([`efi`]): OVMF as pflash and a vvfat ESP instead of `-kernel`.
 //!
 //! Non-interactive runs (tests) add `-serial file:<log> -monitor none -display none`,
 //! give QEMU a null stdin and kill it at the timeout. Interactive runs use
@@ -26,6 +28,7 @@ mod arch;
 pub mod busybox;
 pub mod cache;
 pub mod debpkg;
+pub mod efi;
 mod error;
 mod exec;
 pub mod kernel;
@@ -33,7 +36,7 @@ pub mod launch;
 pub mod probe;
 
 pub use arch::Arch;
-pub use busybox::{applets, busybox_static, busybox_static_in};
+pub use busybox::{applets, busybox_static, busybox_static_for, busybox_static_in};
 pub use cache::Cache;
 pub use debpkg::DebPackage;
 pub use error::Error;

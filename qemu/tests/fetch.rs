@@ -37,7 +37,12 @@ fn fetch_kernel_and_busybox() {
 }
 
 #[test]
-fn aarch64_kernel_is_reported_unsupported() {
-    let err = debian_cloud_kernel(Arch::Aarch64).unwrap_err().to_string();
-    assert!(err.contains("aarch64"), "{err}");
+fn fetch_arm64_kernel_as_a_foreign_package() {
+    let k = debian_cloud_kernel(Arch::Aarch64).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(k.arch, Arch::Aarch64);
+    assert!(k.version.ends_with("-cloud-arm64"), "{}", k.version);
+    // An uncompressed arm64 Image: "ARM\x64" magic at byte 56 (Documentation/arch/arm64/booting.rst).
+    let head = std::fs::read(&k.vmlinuz).unwrap();
+    assert_eq!(&head[56..60], b"ARM\x64", "{}", k.vmlinuz.display());
+    assert!(k.modules_dir.join("modules.dep").is_file());
 }

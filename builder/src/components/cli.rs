@@ -1,0 +1,59 @@
+//! `zos-builder components ...`: clap arguments and the handlers, here so main.rs only
+//! gains one variant and one match arm.
+
+use std::path::PathBuf;
+
+use super::{update, Endpoints, Lock};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ComponentsCmd {
+    /// Show the lock: each component's source, pin and install path.
+    List {
+        #[arg(long, default_value = "configs/components.lock", value_name = "PATH")]
+        lock: PathBuf,
+    },
+    /// Re-pin GitHub components to their latest release: tag, asset and sha256 per
+    /// architecture (ZOS_GITHUB_API / ZOS_GITHUB_DOWNLOAD point elsewhere than GitHub).
+    Update {
+        #[arg(long, default_value = "configs/components.lock", value_name = "PATH")]
+        lock: PathBuf,
+        /// Only these components [default: every GitHub one].
+        names: Vec<String>,
+    },
+}
+
+pub fn run(cmd: ComponentsCmd) -> anyhow::Result<()> {
+    match cmd {
+        ComponentsCmd::List { lock } => {
+            let l = Lock::load(&lock)?;
+            for c in &l.components {
+                let from = match c.source {
+                    super::SourceKind::Github => format!(
+                        "github {} {}",
+                        c.repo.as_deref().unwrap_or(""),
+                        c.tag.as_deref().unwrap_or("")
+                    ),
+                    super::SourceKind::Crates => format!(
+                        "crates {}@{}",
+                        c.krate.as_deref().unwrap_or(""),
+                        c.version.as_deref().unwrap_or("")
+                    ),
+                    super::SourceKind::Path => format!("path {}", c.path.clone().unwrap_or_default().display()),
+                };
+                println!("{} -> {}: {from}", c.name, c.install);
+                for (arch, a) in &c.assets {
+                    let pin = a.unpinned_reason().unwrap_or_else(|| format!("sha256 {}", a.sha256));
+                    println!("  {arch}: {} ({pin})", a.name);
+                }
+            }
+        }
+        ComponentsCmd::Update { lock, names } => {
+            let changes = update::update(&lock, &Endpoints::from_env(), &names)?;
+            for c in &changes {
+                println!("{} {}: {} -> {} sha256 {}", c.component, c.arch, c.old, c.new, c.sha256);
+            }
+            println!("{}: {} assets pinned", lock.display(), changes.len());
+        }
+    }
+    Ok(())
+}

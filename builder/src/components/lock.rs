@@ -1,0 +1,227 @@
+//! configs/components.lock: one `[[component]]` table per binary.
+//!
+//! ```toml
+//! [[component]]
+//! name = "corex"
+//! source = "github"            # github | crates | path
+//! repo = "threefoldtech/corex"
+//! tag = "2.1.4"
+//! install = "/usr/bin/corex"   # path in the image, mode 0755
+//! [component.assets.amd64]
+//! name = "corex-2.1.4-amd64-linux-static"
+//! sha256 = "..."               # 64 hex digits
+//! verify = true                # false: the hash is a placeholder, never checked
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ComponentError;
+
+/// What the shipped lock carries where a hash could not be computed yet (GitHub is not
+/// reachable from the machine that wrote it). Never matches a real file.
+pub const PLACEHOLDER_SHA256: &str = "UNPINNED-run-zos-builder-components-update";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Github,
+    Crates,
+    Path,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Asset {
+    pub name: String,
+    pub sha256: String,
+    #[serde(default = "yes")]
+    pub verify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Asset {
+    /// Why this asset cannot be checked, if it cannot.
+    pub fn unpinned_reason(&self) -> Option<String> {
+        if !self.verify {
+            return Some(format!(
+                "its sha256 is not pinned (verify = false, sha256 = {:?})",
+                self.sha256
+            ));
+        }
+        let ok = self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        (!ok).then(|| format!("sha256 {:?} is not 64 hex digits", self.sha256))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    pub name: String,
+    pub source: SourceKind,
+    /// Path in the image (packed mode 0755, root-owned).
+    pub install: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// crates: the crate name.
+    #[serde(default, rename = "crate", skip_serializing_if = "Option::is_none")]
+    pub krate: Option<String>,
+    /// crates: the exact version (`cargo install NAME@VERSION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// crates: the binary to take [default: the crate name].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    /// path: a local file, relative to the lock's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// github: the asset per TARGETARCH (amd64, arm64); path: an optional sha256.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assets: BTreeMap<String, Asset>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    #[serde(default, rename = "component")]
+    pub components: Vec<Component>,
+}
+
+impl Lock {
+    pub fn load(path: &Path) -> Result<Lock, ComponentError> {
+        let err = |reason: String| ComponentError::Lock {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        Lock::parse(&text).map_err(err)
+    }
+
+    pub fn parse(text: &str) -> Result<Lock, String> {
+        let lock: Lock = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &lock.components {
+            if !seen.insert(c.name.as_str()) {
+                return Err(format!("component {} is listed twice", c.name));
+            }
+            let need = |field: &str, v: bool| {
+                if v {
+                    Ok(())
+                } else {
+                    Err(format!("component {}: source {:?} needs `{field}`", c.name, c.source))
+                }
+            };
+            match c.source {
+                SourceKind::Github => {
+                    need("repo", c.repo.as_deref().is_some_and(|r| r.split('/').count() == 2))?;
+                    need("tag", c.tag.is_some())?;
+                    need("assets", !c.assets.is_empty())?;
+                }
+                SourceKind::Crates => {
+                    need("crate", c.krate.is_some())?;
+                    need("version", c.version.is_some())?;
+                }
+                SourceKind::Path => need("path", c.path.is_some())?,
+            }
+            if !c.install.starts_with('/') || c.install.split('/').any(|p| p == "..") {
+                return Err(format!(
+                    "component {}: install {:?} must be an absolute path without `..`",
+                    c.name, c.install
+                ));
+            }
+        }
+        Ok(lock)
+    }
+
+    /// The lock as TOML, with a header saying it is generated (`components update`).
+    pub fn render(&self) -> String {
+        let body = toml::to_string(self).unwrap_or_default();
+        format!(
+            "# Pinned components (docs/GITHUB.md). Rewritten by `zos-builder components update`;\n\
+             # edit by hand to add a component or a source, then run the update to pin it.\n\n{body}"
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[[component]]
+name = "corex"
+source = "github"
+repo = "threefoldtech/corex"
+tag = "2.1.4"
+install = "/usr/bin/corex"
+[component.assets.amd64]
+name = "corex-2.1.4-amd64-linux-static"
+sha256 = "PLACEHOLDER"
+verify = false
+
+[[component]]
+name = "zinit01"
+source = "crates"
+crate = "zinit"
+version = "0.1.0"
+bin = "zinit"
+install = "/sbin/zinit"
+
+[[component]]
+name = "tool"
+source = "path"
+path = "bin/tool"
+install = "/usr/bin/tool"
+"#;
+
+    #[test]
+    fn parse_render_parse() {
+        let l = Lock::parse(SAMPLE).unwrap();
+        assert_eq!(l.components.len(), 3);
+        let corex = l.get("corex").unwrap();
+        assert!(corex.assets["amd64"]
+            .unpinned_reason()
+            .unwrap()
+            .contains("verify = false"));
+        let again = Lock::parse(&l.render()).unwrap();
+        assert_eq!(again, l);
+    }
+
+    #[test]
+    fn bad_locks_say_what_is_wrong() {
+        let e = Lock::parse("[[component]]\nname = \"x\"\nsource = \"github\"\ninstall = \"/x\"\n").unwrap_err();
+        assert!(e.contains("needs `repo`"), "{e}");
+        let e =
+            Lock::parse("[[component]]\nname = \"x\"\nsource = \"path\"\npath = \"a\"\ninstall = \"x\"\n").unwrap_err();
+        assert!(e.contains("absolute path"), "{e}");
+        let e = Lock::parse("[[component]]\nname = \"x\"\nsource = \"ftp\"\ninstall = \"/x\"\n").unwrap_err();
+        assert!(e.contains("ftp"), "{e}");
+        let two = "[[component]]\nname = \"x\"\nsource = \"path\"\npath = \"a\"\ninstall = \"/x\"\n";
+        assert!(Lock::parse(&format!("{two}{two}")).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn hash_shapes() {
+        let a = |sha: &str, verify| Asset {
+            name: "a".into(),
+            sha256: sha.into(),
+            verify,
+        };
+        assert!(a(&"ab".repeat(32), true).unpinned_reason().is_none());
+        assert!(a("abc", true).unpinned_reason().unwrap().contains("64 hex"));
+        assert!(a(&"ab".repeat(32), false).unpinned_reason().is_some());
+    }
+}

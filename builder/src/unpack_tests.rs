@@ -1,0 +1,126 @@
+use super::*;
+use crate::{build_image, Compression, ExtraEntry, ImageRequest};
+
+const SDE: u64 = 1_704_067_200;
+
+/// An image with a file, a 0555 dir holding a file, a symlink chain, a hard link, an
+/// owner/setuid entry (via the owners manifest) and a device node.
+fn image(dir: &Path) -> PathBuf {
+    let r = dir.join("rootfs");
+    fs::create_dir_all(r.join("etc")).unwrap();
+    fs::create_dir_all(r.join("ro")).unwrap();
+    fs::write(r.join("etc/hostname"), "zos\n").unwrap();
+    fs::write(r.join("ro/inside"), "x").unwrap();
+    fs::set_permissions(r.join("ro"), fs::Permissions::from_mode(0o555)).unwrap();
+    fs::write(r.join("etc/big"), vec![7u8; 100_000]).unwrap();
+    fs::hard_link(r.join("etc/big"), r.join("etc/big2")).unwrap();
+    symlink("hostname", r.join("etc/name")).unwrap();
+    symlink("/etc/name", r.join("etc/abs")).unwrap();
+    symlink("loop2", r.join("loop1")).unwrap();
+    symlink("loop1", r.join("loop2")).unwrap();
+    fs::write(sidecar_for(&r), "0 42 0640 etc/hostname\n0 0 4755 etc/big\n").unwrap();
+    let out = dir.join("img.cpio.zst");
+    build_image(&ImageRequest {
+        rootfs: Some(r.clone()),
+        init: None,
+        extras: vec![ExtraEntry::BlockDev {
+            path: "/dev/vda".into(),
+            major: 254,
+            minor: 0,
+            mode: 0o660,
+        }],
+        compression: Compression::Zstd,
+        level: None,
+        root_owned: false,
+        source_date_epoch: Some(SDE),
+        output: out.clone(),
+    })
+    .unwrap();
+    // The read-only dir would stop tempdir's cleanup.
+    fs::set_permissions(r.join("ro"), fs::Permissions::from_mode(0o755)).unwrap();
+    out
+}
+
+#[test]
+fn cat_files_and_symlinks() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    assert_eq!(cat(&img, "/etc/hostname").unwrap(), b"zos\n");
+    assert_eq!(cat(&img, "etc/name").unwrap(), b"zos\n", "relative link");
+    assert_eq!(
+        cat(&img, "./etc/abs").unwrap(),
+        b"zos\n",
+        "absolute link, inside the image"
+    );
+    assert_eq!(cat(&img, "etc/big2").unwrap().len(), 100_000, "hard link");
+    let e = cat(&img, "etc").unwrap_err().to_string();
+    assert!(e.contains("\"etc\" is not a regular file (a directory)"), "{e}");
+    let e = cat(&img, "dev/vda").unwrap_err().to_string();
+    assert!(e.contains("a block device"), "{e}");
+    let e = cat(&img, "etc/nope").unwrap_err().to_string();
+    assert!(e.contains("no entry \"etc/nope\"") && e.contains("img.cpio.zst"), "{e}");
+    assert!(matches!(cat(&img, "loop1"), Err(UnpackError::Loop { .. })));
+}
+
+#[test]
+fn unpack_without_root_then_rebuild_gives_the_same_listing() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    let out = d.path().join("x/unpacked");
+    let rep = unpack(&img, &out).unwrap();
+    assert_eq!(fs::read(out.join("etc/hostname")).unwrap(), b"zos\n");
+    assert_eq!(fs::read_link(out.join("etc/name")).unwrap(), Path::new("hostname"));
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (
+        fs::metadata(out.join("etc/big")).unwrap(),
+        fs::metadata(out.join("etc/big2")).unwrap(),
+    );
+    assert_eq!((a.ino(), a.len()), (b.ino(), 100_000), "one inode for the hard link");
+    assert_eq!(rep.hardlinks, 1);
+    assert_eq!(
+        fs::metadata(out.join("ro")).unwrap().mode() & 0o777,
+        0o755,
+        "0555 + owner rwx on the host"
+    );
+    assert!(
+        rep.skipped
+            .iter()
+            .any(|s| s.starts_with("dev/vda: a block device 254,0 mode 0660")),
+        "{:?}",
+        rep.skipped
+    );
+    assert!(rep
+        .skipped
+        .iter()
+        .any(|s| s.starts_with("dev/console: a character device 5,1")));
+    let owners = fs::read_to_string(&rep.owners).unwrap();
+    assert!(owners.contains("0 42 0640 etc/hostname"), "{owners}");
+    assert!(owners.contains("0 0 4755 etc/big\n"), "{owners}");
+    assert!(owners.contains(" 0555 ro\n"), "{owners}");
+    assert_eq!(a.mtime() as u64, SDE, "mtime kept");
+
+    // The unpacked tree plus its owners file packs to the same listing.
+    let again = d.path().join("again.cpio");
+    build_image(&ImageRequest {
+        rootfs: Some(out.clone()),
+        init: None,
+        extras: vec![ExtraEntry::BlockDev {
+            path: "/dev/vda".into(),
+            major: 254,
+            minor: 0,
+            mode: 0o660,
+        }],
+        compression: Compression::None,
+        level: None,
+        root_owned: false,
+        source_date_epoch: Some(SDE),
+        output: again.clone(),
+    })
+    .unwrap();
+    assert_eq!(
+        crate::inspect::list_image(&img).unwrap(),
+        crate::inspect::list_image(&again).unwrap()
+    );
+    // Unpacking again over the same dir works (files are owner-writable).
+    unpack(&img, &out).unwrap();
+}
