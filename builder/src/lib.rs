@@ -20,6 +20,7 @@ pub mod pack;
 pub mod pipeline;
 pub mod rootfs;
 pub mod run;
+pub mod strip;
 pub mod tiers;
 pub mod timeline;
 pub mod unpack;

@@ -74,11 +74,16 @@ impl BuildMode {
         Ok(cfg.render())
     }
 
-    /// Build the init for this mode (release: without debug injection).
+    /// Build the x86_64 init for this mode (release: without debug injection).
     pub fn build_init(self) -> Result<std::path::PathBuf, CargoError> {
+        self.build_init_for(workspace::MUSL_TARGET)
+    }
+
+    /// The same for another musl target (`aarch64-unknown-linux-musl` for arm64).
+    pub fn build_init_for(self, target: &str) -> Result<std::path::PathBuf, CargoError> {
         match self {
-            BuildMode::Debug => workspace::build_musl("zos-init", "init"),
-            BuildMode::Release => workspace::build_musl_no_default("zos-init", "init"),
+            BuildMode::Debug => workspace::build_musl_for("zos-init", "init", target),
+            BuildMode::Release => workspace::build_musl_no_default_for("zos-init", "init", target),
         }
     }
 }

@@ -24,6 +24,15 @@ pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_
 fn pid1() -> ! {
     let started = log::since_boot();
     let sys = LinuxSys;
+    // Run by hand on a running system, the boot would mount over /proc, /sys and /dev
+    // and end in a reboot: only the kernel's PID 1 may boot.
+    if sys.pid() != 1 {
+        eprintln!(
+            "zos-init: not PID 1 (pid {}): this is the initramfs /init; refusing to boot a running system",
+            sys.pid()
+        );
+        std::process::exit(2);
+    }
     std::panic::set_hook(Box::new(|info| {
         // panic=abort: the hook is the last code that runs, so it never returns.
         emergency::halt(&LinuxSys, &format!("init panicked: {info}"));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::stamp::{Fingerprint, Stage};
-use super::{tree, BoxError, Outcome, PipelineError, Run};
+use super::{tree, Outcome, PipelineError, Run};
 use crate::components::{self, Endpoints, FetchOptions, Lock};
 use crate::cpio::FileData;
 use crate::mode::BuildMode;
@@ -127,6 +127,16 @@ pub(crate) fn components(r: &mut Run) -> Result<(), PipelineError> {
             r.log.line(&format!("  {}", got.note));
             tree::put_file(&staged, Path::new(&c.install), &FileData::Path(got.path), 0o755)
                 .map_err(|e| format!("stage {} for {}: {e}", c.install, c.name))?;
+            if opts.release {
+                let placed = staged.join(c.install.trim_start_matches('/'));
+                match crate::strip::strip_elf(&placed) {
+                    crate::strip::Stripped::Done { saved } => {
+                        r.log.line(&format!("  stripped {} ({saved} bytes)", c.install))
+                    }
+                    crate::strip::Stripped::NotElf => {}
+                    crate::strip::Stripped::Failed(why) => r.log.line(&format!("  not stripped {}: {why}", c.install)),
+                }
+            }
         }
         // Swapped in whole, so a failed fetch never leaves a mix of old and new files.
         tree::fresh_dir(&dir)
@@ -289,13 +299,7 @@ pub(crate) fn init(r: &mut Run) -> Result<(), PipelineError> {
     r.stage(Stage::Init, f.finish(), ok, move |r| {
         let src = match prebuilt {
             Some(p) => p,
-            None if r.knobs.arch != crate::knobs::TargetArch::Amd64 => {
-                return Err(BoxError::from(format!(
-                    "building the init for TARGETARCH={} is not supported by this stage yet; set [init] path or --init",
-                    r.knobs.arch.as_str()
-                )))
-            }
-            None => r.knobs.mode.build_init()?,
+            None => r.knobs.mode.build_init_for(r.knobs.arch.musl_target())?,
         };
         tree::fresh_dir(out.parent().unwrap_or(Path::new(".")))?;
         tree::put_file(
