@@ -4,6 +4,7 @@
 //! The library holds all logic; `main.rs` only parses arguments.
 
 pub mod apk;
+pub mod bench;
 pub mod components;
 pub mod compress;
 pub mod cpio;

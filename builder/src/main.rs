@@ -59,6 +59,9 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         rootfs: Option<PathBuf>,
     },
+    /// Benchmark the Rust /init against the shell /init it replaces and a floor init,
+    /// under QEMU TCG: init phase, smallest RAM, modules, pack time (docs/BENCHMARKS.md).
+    Bench(zos_builder::bench::cli::BenchArgs),
     /// Draw the init's boot report (/run/zos-init/boot.json) as an SVG timeline.
     Timeline {
         /// The boot.json file.
@@ -159,6 +162,7 @@ fn main() -> ExitCode {
         Cmd::Rootfs(args) => zos_builder::apk::cli::run(args),
         Cmd::Lint { dirs, rootfs } => lint(dirs, rootfs),
         Cmd::Timeline { report, output } => timeline(&report, output),
+        Cmd::Bench(args) => zos_builder::bench::cli::run(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
