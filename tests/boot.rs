@@ -291,3 +291,26 @@ fn an_unusable_dev_console_leaves_stdio_closed_and_the_init_reopens_it() {
         assert_eq!(fact(&out, fd).as_deref(), Some("/dev/console"), "{fd}\n{t}");
     }
 }
+
+#[test]
+fn an_image_the_kernel_could_not_unpack_whole_is_not_handed_over() {
+    // Without root= the kernel unpacks into a tmpfs capped at half the RAM: 160 MiB of
+    // zeros (a few KiB of zstd) do not fit in 128 MiB, the kernel drops the rest with
+    // one log line, and the init must not copy and hand over what is left.
+    let img = Image::new();
+    let big = img.root().join("usr/share/zeros");
+    fs::create_dir_all(big.parent().unwrap()).unwrap();
+    fs::File::create(&big).unwrap().set_len(160 << 20).unwrap();
+    let out = img.boot("zos.emergency=poweroff", 256);
+    let t = tail(&out);
+    assert!(
+        out.has("Initramfs unpacking failed"),
+        "the kernel unpacked it all after all\n{t}"
+    );
+    assert!(
+        out.has("EMERGENCY: stage copy: check the rootfs fits /mnt/root: the kernel could not unpack the whole image"),
+        "{t}"
+    );
+    assert!(!out.has("PROBE pid="), "handed over a partial root\n{t}");
+    assert!(out.has("reboot: Power down"), "{t}");
+}

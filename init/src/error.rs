@@ -108,6 +108,8 @@ pub enum StepError {
     Target { path: PathBuf, why: &'static str },
     #[error("switch_root refused: {0}")]
     Refused(String),
+    #[error("the kernel could not unpack the whole image (\"{0}\"): the initramfs holds a partial rootfs; give the machine more RAM (without root= the kernel caps the initramfs at half of it) or shrink the image")]
+    PartialUnpack(String),
 }
 
 /// A boot failure: the stage it happened in, the step (a shell-like line), the cause.

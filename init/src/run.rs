@@ -116,6 +116,12 @@ impl<'a> Runner<'a> {
                 log::unlimit_kmsg();
             }
             Step::FitCheck { dst, spec } => {
+                // Without root= the kernel unpacks into a tmpfs capped at half the RAM
+                // and, when the image is bigger, drops the rest with one line in its
+                // log: copying what is left would hand over a partial root.
+                if let Some(line) = sys.dmesg().ok().as_deref().and_then(unpack_failure) {
+                    return Err(StepError::PartialUnpack(line));
+                }
                 let sources = sys.resolve_sources(&self.src_root, spec)?;
                 let need = sys.measure(&self.src_root, &sources, spec)?;
                 let free = sys.fs_available(Path::new(dst))?;
@@ -296,6 +302,13 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// The kernel's `Initramfs unpacking failed: <why>` line, without its prefix.
+fn unpack_failure(dmesg: &str) -> Option<String> {
+    dmesg
+        .lines()
+        .find_map(|l| l.find("Initramfs unpacking failed").map(|i| l[i..].trim().to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +337,7 @@ mod tests {
         ];
         let got: Vec<_> = calls
             .iter()
-            .filter(|c| !c.starts_with("du ") && !c.starts_with("cat "))
+            .filter(|c| !c.starts_with("du ") && !c.starts_with("cat ") && *c != "dmesg")
             .take(4)
             .cloned()
             .collect();
@@ -430,6 +443,17 @@ mod tests {
             e.contains("rootfs needs 40.0 MiB but the tmpfs /mnt/root has 16.0 MiB free"),
             "{e}"
         );
+        assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
+    }
+
+    #[test]
+    fn a_partial_unpack_by_the_kernel_stops_the_boot_before_the_copy() {
+        let sys = RecordSys {
+            dmesg: "<6>[    1.2] Trying to unpack rootfs image as initramfs...\n<0>[    1.9] Initramfs unpacking failed: write error\n".into(),
+            ..Default::default()
+        };
+        let e = run_with(&sys, "").unwrap_err().to_string();
+        assert!(e.starts_with("stage copy: check the rootfs fits /mnt/root: the kernel could not unpack the whole image (\"Initramfs unpacking failed: write error\")"), "{e}");
         assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
     }
 

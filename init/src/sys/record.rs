@@ -27,6 +27,8 @@ pub struct RecordSys {
     pub stdio: bool,
     pub executables: Vec<PathBuf>,
     pub magic: u64,
+    /// What `dmesg` returns.
+    pub dmesg: String,
     /// The module syscalls, recorded on their own (they come from several threads).
     pub kmod: RecordKmod,
 }
@@ -48,6 +50,7 @@ impl Default for RecordSys {
             pid: 1,
             stdio: true,
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
+            dmesg: "<6>[    1.0] kernel says hi\n".into(),
             magic: 0x0102_1994,
             kmod: RecordKmod::default(),
         }
@@ -147,7 +150,7 @@ impl Sys for RecordSys {
     }
     fn dmesg(&self) -> Result<String, SysError> {
         self.call("syslog", Path::new("-"), "dmesg".into())
-            .map(|_| "<6>[    1.0] kernel says hi\n".into())
+            .map(|_| self.dmesg.clone())
     }
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
         self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
