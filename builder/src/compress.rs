@@ -128,6 +128,11 @@ impl Compression {
                 let mut enc = zstd::stream::write::Encoder::new(out, level as i32).map_err(enc_err)?;
                 // Like the zstd CLI; the kernel's decoder verifies the XXH64 checksum.
                 enc.include_checksum(true).map_err(enc_err)?;
+                // Always zstd's multithreaded mode, with a worker per core: its output
+                // depends on the level and the data, not on the number of workers
+                // (checked: 1, 2, 4 and 8 give the same bytes; only the non-threaded
+                // mode differs), so images stay bit-identical across machines.
+                enc.multithread(zstd_workers()).map_err(enc_err)?;
                 Encoder::Zstd(enc)
             }
             Compression::Xz => {
@@ -205,6 +210,11 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// Workers for zstd's multithreaded mode: one per core, at least one.
+fn zstd_workers() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
 /// Compresses a buffer in one go (tests, small segments).
 pub fn compress(data: &[u8], c: Compression, level: Option<u32>) -> Result<Vec<u8>, CompressError> {
     let err = |source| CompressError::Encode {
@@ -274,6 +284,38 @@ fn decompress_xz(buf: &[u8]) -> io::Result<(Vec<u8>, usize)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn zstd_output_does_not_depend_on_the_worker_count() {
+        // 8 MiB at level 1 spans several zstd jobs (2 MiB each), so the workers really
+        // split the work; the bytes must still be the same.
+        let mut x: u32 = 7;
+        let data: Vec<u8> = (0..8 << 20)
+            .map(|i| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                if i % 7 == 0 {
+                    (x >> 24) as u8
+                } else {
+                    b'a' + (i % 13) as u8
+                }
+            })
+            .collect();
+        let with = |workers: u32| {
+            let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+            enc.include_checksum(true).unwrap();
+            enc.multithread(workers).unwrap();
+            std::io::Write::write_all(&mut enc, &data).unwrap();
+            enc.finish().unwrap()
+        };
+        let one = with(1);
+        assert_eq!(one, with(2));
+        assert_eq!(one, with(4));
+        assert_eq!(
+            compress(&data, Compression::Zstd, Some(1)).unwrap(),
+            one,
+            "the builder uses that mode"
+        );
+    }
     use super::*;
 
     #[test]
