@@ -11,7 +11,7 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::guest::{fact, facts, tail};
+use common::guest::tail;
 use zos_builder::{build_image, Compression, ImageRequest};
 use zos_qemu::launch::Boot;
 use zos_qemu::{Arch, Cache};
@@ -54,36 +54,7 @@ fn arm64_image_boots_and_hands_over() {
     let out = boot.run().expect("run qemu-system-aarch64");
     let t = tail(&out);
     assert!(!out.timed_out, "QEMU timed out\n{t}");
-    assert!(out.has("PROBE-END"), "the probe never finished\n{t}");
-    assert_eq!(fact(&out, "pid").as_deref(), Some("1"), "{t}");
-    assert_eq!(fact(&out, "argv").as_deref(), Some(r#"["/sbin/zinit","init"]"#), "{t}");
-    assert_eq!(
-        fact(&out, "env.PATH").as_deref(),
-        Some("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-        "{t}"
-    );
-    for fd in ["stdin", "stdout", "stderr"] {
-        assert_eq!(fact(&out, fd).as_deref(), Some("/dev/console"), "{fd}\n{t}");
-    }
-    let mounts: Vec<String> = facts(&out)
-        .into_iter()
-        .filter(|(k, _)| k == "mount")
-        .map(|(_, v)| v)
-        .collect();
-    for (point, fstype) in [
-        ("/", "tmpfs"),
-        ("/proc", "proc"),
-        ("/sys", "sysfs"),
-        ("/dev", "devtmpfs"),
-        ("/dev/pts", "devpts"),
-    ] {
-        let hit = mounts
-            .iter()
-            .any(|m| m.split(' ').nth(1) == Some(point) && m.split(' ').nth(2) == Some(fstype));
-        assert!(hit, "{point} {fstype} missing in {mounts:#?}\n{t}");
-    }
-    let root = mounts.iter().find(|m| m.split(' ').nth(1) == Some("/")).unwrap();
-    assert!(root.contains("size=1572864k"), "{root}");
+    common::guest::assert_drop_in_handover(&out);
     assert!(
         out.has("Machine model: linux,dummy-virt"),
         "not the arm64 virt machine\n{t}"

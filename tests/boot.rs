@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
-use common::guest::{entries, fact, facts, tail, Image};
+use common::guest::{entries, fact, tail, Image};
 
 const MEM: u32 = 512;
 
@@ -104,45 +104,12 @@ fn drop_in_boot_hands_over_the_whole_contract() {
 
     let out = img.boot("", MEM);
     let t = tail(&out);
-    assert!(out.has("PROBE-END"), "the probe never finished\n{t}");
-    assert_eq!(fact(&out, "pid").as_deref(), Some("1"), "{t}");
-    assert_eq!(fact(&out, "argv").as_deref(), Some(r#"["/sbin/zinit","init"]"#), "{t}");
-    assert_eq!(
-        fact(&out, "env.PATH").as_deref(),
-        Some("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-        "{t}"
-    );
+    common::guest::assert_drop_in_handover(&out);
     assert_eq!(
         fact(&out, "env.HOME").as_deref(),
         Some("/"),
         "the kernel's env is passed on\n{t}"
     );
-    for fd in ["stdin", "stdout", "stderr"] {
-        assert_eq!(fact(&out, fd).as_deref(), Some("/dev/console"), "{fd}\n{t}");
-    }
-
-    // Mounts and their types, and the tmpfs size (1536M = 1572864k).
-    let mounts: Vec<String> = facts(&out)
-        .into_iter()
-        .filter(|(k, _)| k == "mount")
-        .map(|(_, v)| v)
-        .collect();
-    let has_mount = |point: &str, fstype: &str| {
-        mounts
-            .iter()
-            .any(|m| m.split(' ').nth(1) == Some(point) && m.split(' ').nth(2) == Some(fstype))
-    };
-    for (point, fstype) in [
-        ("/", "tmpfs"),
-        ("/proc", "proc"),
-        ("/sys", "sysfs"),
-        ("/dev", "devtmpfs"),
-        ("/dev/pts", "devpts"),
-    ] {
-        assert!(has_mount(point, fstype), "{point} {fstype} missing in {mounts:#?}\n{t}");
-    }
-    let root = mounts.iter().find(|m| m.split(' ').nth(1) == Some("/")).unwrap();
-    assert!(root.contains("size=1572864k"), "{root}");
 
     // The fixture, entry by entry against the host tree (xattrs and allocation aside:
     // newc carries neither; the namespace copy test covers them).
@@ -208,11 +175,7 @@ fn tmpfs_size_comes_from_the_cmdline() {
     let img = Image::new();
     let out = img.boot("zos.tmpfs=300M", MEM);
     let t = tail(&out);
-    let mounts: Vec<String> = facts(&out)
-        .into_iter()
-        .filter(|(k, _)| k == "mount")
-        .map(|(_, v)| v)
-        .collect();
+    let mounts = common::guest::mounts(&out);
     let root = mounts
         .iter()
         .find(|m| m.split(' ').nth(1) == Some("/"))

@@ -12,7 +12,12 @@ pub fn busybox_static() -> Result<PathBuf, Error> {
 
 /// [`busybox_static`] with an explicit cache.
 pub fn busybox_static_in(cache: &Cache) -> Result<PathBuf, Error> {
-    let pkg = debpkg::fetch(cache, "busybox-static")?;
+    busybox_of(cache, "busybox-static")
+}
+
+/// `bin/busybox` of the (possibly `:arch`-qualified) package, fetched into the cache.
+fn busybox_of(cache: &Cache, package: &str) -> Result<PathBuf, Error> {
+    let pkg = debpkg::fetch(cache, package)?;
     let bin = pkg.root.join("bin/busybox");
     if !bin.is_file() {
         return Err(Error::Missing {
@@ -46,13 +51,5 @@ pub fn busybox_static_for(cache: &Cache, arch: crate::Arch) -> Result<PathBuf, E
         true => format!("busybox-static:{}", arch.debian()),
         false => debpkg::for_arch("busybox-static", arch)?,
     };
-    let pkg = debpkg::fetch(cache, &name)?;
-    let bin = pkg.root.join("bin/busybox");
-    if !bin.is_file() {
-        return Err(Error::Missing {
-            what: "bin/busybox".into(),
-            path: pkg.root,
-        });
-    }
-    Ok(bin)
+    busybox_of(cache, &name)
 }

@@ -164,6 +164,49 @@ pub fn fact_all(out: &BootOutcome, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The probe's `/proc/mounts` lines (`source point type options ...`).
+pub fn mounts(out: &BootOutcome) -> Vec<String> {
+    facts(out)
+        .into_iter()
+        .filter(|(k, _)| k == "mount")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// What the shell /init handed zinit, as the probe saw it as PID 1: argv `zinit init`,
+/// the exported PATH, stdio on the console, the new root's five mounts and its 1536M
+/// tmpfs. Shared by the x86 and arm64 drop-in tests.
+pub fn assert_drop_in_handover(out: &BootOutcome) {
+    let t = tail(out);
+    assert!(out.has("PROBE-END"), "the probe never finished\n{t}");
+    assert_eq!(fact(out, "pid").as_deref(), Some("1"), "{t}");
+    assert_eq!(fact(out, "argv").as_deref(), Some(r#"["/sbin/zinit","init"]"#), "{t}");
+    let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    assert_eq!(fact(out, "env.PATH").as_deref(), Some(path), "{t}");
+    for fd in ["stdin", "stdout", "stderr"] {
+        assert_eq!(fact(out, fd).as_deref(), Some("/dev/console"), "{fd}\n{t}");
+    }
+    let mounts = mounts(out);
+    let field = |m: &String, i: usize| m.split(' ').nth(i).map(str::to_string);
+    for (point, fstype) in [
+        ("/", "tmpfs"),
+        ("/proc", "proc"),
+        ("/sys", "sysfs"),
+        ("/dev", "devtmpfs"),
+        ("/dev/pts", "devpts"),
+    ] {
+        let hit = mounts
+            .iter()
+            .any(|m| field(m, 1).as_deref() == Some(point) && field(m, 2).as_deref() == Some(fstype));
+        assert!(hit, "{point} {fstype} missing in {mounts:#?}\n{t}");
+    }
+    let root = mounts
+        .iter()
+        .find(|m| field(m, 1).as_deref() == Some("/"))
+        .expect("a / mount");
+    assert!(root.contains("size=1572864k"), "{root}");
+}
+
 /// `PROBE key=value` facts, in order.
 pub fn facts(out: &BootOutcome) -> Vec<(String, String)> {
     out.lines_with("PROBE ")
