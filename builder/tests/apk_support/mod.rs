@@ -4,10 +4,9 @@
 //! settings pointing at all that.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use zos_builder::apk::config::Settings;
@@ -43,6 +42,9 @@ pub fn link_repo(into: &Path, drop: &[&str]) -> PathBuf {
     into.to_owned()
 }
 
+#[path = "../http_support/mod.rs"]
+mod http;
+
 pub struct Server {
     pub url: String,
     pub hits: Arc<AtomicUsize>,
@@ -51,44 +53,14 @@ pub struct Server {
 /// Serves the files of `dir` by their last path component, so
 /// `<url>/x86_64/busybox-1.36.1-r15.apk` is `dir/busybox-1.36.1-r15.apk`.
 pub fn serve(dir: PathBuf) -> Server {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/alpine/v3.19/main", l.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            h.fetch_add(1, Ordering::SeqCst);
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = r.read_line(&mut line);
-            loop {
-                let mut hdr = String::new();
-                if r.read_line(&mut hdr).unwrap_or(0) == 0 || hdr == "\r\n" {
-                    break;
-                }
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/");
-            let name = path.rsplit('/').next().unwrap_or("");
-            match std::fs::read(dir.join(name)) {
-                Ok(body) if !name.is_empty() => {
-                    let _ = write!(
-                        s,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = s.write_all(&body);
-                }
-                _ => {
-                    let _ = write!(
-                        s,
-                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    );
-                }
-            }
-        }
+    let (base, hits) = http::serve(move |path| {
+        let name = path.rsplit('/').next().unwrap_or("");
+        (!name.is_empty()).then(|| std::fs::read(dir.join(name)).ok()).flatten()
     });
-    Server { url, hits }
+    Server {
+        url: format!("{base}/alpine/v3.19/main"),
+        hits,
+    }
 }
 
 /// Settings for one repository line, the shipped keys and a private cache.

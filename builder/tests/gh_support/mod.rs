@@ -4,10 +4,11 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+#[path = "../http_support/mod.rs"]
+mod http;
 
 pub struct FakeGithub {
     pub base: String,
@@ -17,40 +18,9 @@ pub struct FakeGithub {
 
 impl FakeGithub {
     pub fn start() -> FakeGithub {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", l.local_addr().unwrap());
-        let hits = Arc::new(AtomicUsize::new(0));
         let routes: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
-        let (h, r) = (hits.clone(), routes.clone());
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(mut s) = s else { continue };
-                h.fetch_add(1, Ordering::SeqCst);
-                let mut rd = BufReader::new(s.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = rd.read_line(&mut line);
-                loop {
-                    let mut hdr = String::new();
-                    if rd.read_line(&mut hdr).unwrap_or(0) == 0 || hdr == "\r\n" {
-                        break;
-                    }
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let body = r.lock().unwrap().get(&path).cloned();
-                let _ = match body {
-                    Some(b) => write!(
-                        s,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        b.len()
-                    )
-                    .and_then(|_| s.write_all(&b)),
-                    None => write!(
-                        s,
-                        "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
-                    ),
-                };
-            }
-        });
+        let r = routes.clone();
+        let (base, hits) = http::serve(move |path| r.lock().unwrap().get(path).cloned());
         FakeGithub { base, hits, routes }
     }
 
