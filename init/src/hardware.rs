@@ -139,7 +139,6 @@ impl Hardware {
         for (via, e) in plan.failed {
             let line = format!("modules: {e} (wanted by {via})");
             log::warn(&line);
-            report.warnings.push(line);
             report.modules.push(ModuleRecord {
                 name: module_of(&e),
                 via,
@@ -170,7 +169,6 @@ impl Hardware {
                 Err(e) => {
                     let line = format!("modules: {e} (wanted by {})", o.via);
                     log::warn(&line);
-                    report.warnings.push(line);
                     Some(e.to_string())
                 }
             };
@@ -283,7 +281,6 @@ impl Hardware {
         if let Err(e) = coldplug::udev::run(sys, &root, &env, timeout, &mut warn) {
             let line = format!("hardware: udev: {e}");
             log::warn(&line);
-            report.warnings.push(line);
         }
         let took = log::since_boot().saturating_sub(start);
         let after = proc_modules(sys);

@@ -206,11 +206,8 @@ impl<'a> Runner<'a> {
     /// Debug-file injection (docs/INIT.md): never fails the boot.
     #[cfg(feature = "debug-inject")]
     fn debug_stage(&mut self) {
-        let present = self
-            .sys
-            .executable_in(Path::new("/"), Path::new(debug::INIT_DEBUG))
-            .unwrap_or(false)
-            || Path::new(debug::INIT_DEBUG).exists();
+        // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
+        let present = Path::new(debug::INIT_DEBUG).exists();
         let plan = debug::decide(present, self.cfg.debug_inject, &self.debug_flags);
         if !plan.enabled {
             log::debug(&format!("debug: injection off ({})", plan.why));
