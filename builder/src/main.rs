@@ -207,7 +207,7 @@ fn build(args: BuildArgs) -> Result<()> {
         .any(|e| matches!(e, ExtraEntry::File { path, .. } if path.ends_with("etc/zos-init.conf")))
     {
         extras.push(ExtraEntry::File {
-            path: zos_init::config::CONFIG_PATH.into(),
+            path: zos_common::config::CONFIG_PATH.into(),
             source: zos_builder::cpio::FileData::Bytes(mode.image_config(Some(&rootfs))?.into_bytes()),
             mode: Some(0o644),
         });

@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zos_init::modules::glob::fnmatch;
-use zos_init::modules::index::{name_of, ModIndex, Resolved};
+use zos_common::modules::glob::fnmatch;
+use zos_common::modules::index::{name_of, ModIndex, Resolved};
 
 use crate::tiers::Tiers;
 
@@ -21,7 +21,7 @@ pub enum ModulesError {
     #[error("{}: several kernels ({versions}); point at one lib/modules/<version>", path.display())]
     Ambiguous { path: PathBuf, versions: String },
     #[error("{0}")]
-    Index(#[from] zos_init::modules::ModError),
+    Index(#[from] zos_common::modules::IndexError),
     #[error(
         "builtin tier: {name} {why} in kernel {version} (it must be built in: fix the kernel config or the tier file)"
     )]
@@ -339,7 +339,7 @@ pub fn set_essential(extras: &mut [crate::ExtraEntry], essential: &[String]) -> 
         } = e
         {
             if path.ends_with("etc/zos-init.conf") {
-                let (mut cfg, _) = zos_init::config::Config::parse(&String::from_utf8_lossy(bytes), "config");
+                let (mut cfg, _) = zos_common::config::Config::parse(&String::from_utf8_lossy(bytes), "config");
                 cfg.essential_modules = essential.to_vec();
                 *bytes = cfg.render().into_bytes();
                 return true;

@@ -84,7 +84,7 @@ impl Hardware {
                     ));
                     Some(Rc::new(i))
                 }
-                Err(ModError::Index { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if e.cause.kind() == std::io::ErrorKind::NotFound => {
                     log::info(&format!(
                         "modules: no {}/modules.dep: this image has no modules",
                         dir.display()
@@ -333,7 +333,7 @@ fn module_of(e: &ModError) -> String {
         | ModError::DepFailed { module, .. }
         | ModError::DepBlacklisted { module, .. }
         | ModError::Cycle { module } => module.clone(),
-        ModError::Index { path, .. } => path.display().to_string(),
+        ModError::Index(e) => e.path.display().to_string(),
     }
 }
 

@@ -58,7 +58,7 @@ pub fn prepare(out: &Path, init: &Path, payload_mb: u64, level: u32) -> Result<B
     // fuse`, not the preset's (which adds tun, br_netfilter, overlay), so both inits
     // do the same work.
     let mut cfg_text = BuildMode::Release.image_config(Some(&root))?;
-    let (mut cfg, _) = zos_init::config::Config::parse(&cfg_text, "bench");
+    let (mut cfg, _) = zos_common::config::Config::parse(&cfg_text, "bench");
     cfg.essential_modules = ["btrfs", "fuse"].map(String::from).to_vec();
     cfg_text = cfg.render();
     write(&root.join("etc/zos-init.conf"), &cfg_text, 0o644)?;

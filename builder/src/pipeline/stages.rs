@@ -242,7 +242,7 @@ pub(crate) fn configs(r: &mut Run) -> Result<(), PipelineError> {
     r.stage(Stage::Configs, f.finish(), ok, move |r| {
         let conf = r.knobs.mode.image_config(rootfs.as_deref())?;
         let mut extras = vec![ExtraEntry::File {
-            path: zos_init::config::CONFIG_PATH.into(),
+            path: zos_common::config::CONFIG_PATH.into(),
             source: FileData::Bytes(conf.into_bytes()),
             mode: Some(0o644),
         }];
