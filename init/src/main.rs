@@ -11,8 +11,9 @@
 use std::path::Path;
 
 use zos_init::config::{Config, CONFIG_PATH};
+use zos_init::log::{self, Level};
 use zos_init::sys::{linux::LinuxSys, Sys};
-use zos_init::{cmdline, emergency, log, plan, run::Runner, stage::Stage, table};
+use zos_init::{cmdline, emergency, plan, run::Runner, stage::Stage, table};
 
 /// Called once by the C runtime; the arguments are not used (the kernel's extra
 /// words reach us through /proc/cmdline).
@@ -56,7 +57,11 @@ fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
     sys.mount(&proc)
         .map_err(|e| format!("stage {}: mount -t proc proc /proc: {e}", Stage::Mounts))?;
     let cmdline = sys.read_to_string(Path::new("/proc/cmdline")).unwrap_or_else(|e| {
-        log::warn(&format!("mounts: {e}; booting with the image's config only"));
+        log::stage(
+            Level::Warn,
+            Stage::Mounts,
+            &format!("{e}; booting with the image's config only"),
+        );
         String::new()
     });
     let flags = cmdline::parse(&cmdline);

@@ -11,7 +11,7 @@ use crate::debug;
 use crate::emergency;
 use crate::error::{InitError, StepError};
 use crate::fit;
-use crate::log;
+use crate::log::{self, Level};
 #[cfg(feature = "debug-inject")]
 use crate::modules::load::Request;
 use crate::plan::{Planned, Step};
@@ -74,12 +74,9 @@ impl<'a> Runner<'a> {
                 p.step,
                 Step::Mount(_) | Step::Mkdir(_) | Step::Umount(_) | Step::FitCheck { .. }
             );
-            let line = format!("{}: {} ({})", p.stage, p.step, log::ms(log::since_boot() - t0));
-            if plain {
-                log::info(&line)
-            } else {
-                log::debug(&line)
-            }
+            let level = if plain { Level::Info } else { Level::Debug };
+            let took = log::ms(log::since_boot() - t0);
+            log::stage(level, p.stage, &format!("{} ({took})", p.step));
             self.sys.reap();
         }
         Ok(())
@@ -88,7 +85,7 @@ impl<'a> Runner<'a> {
     fn close_stage(&mut self, cur: Option<(Stage, Duration)>) {
         if let Some((stage, start)) = cur {
             let took = log::since_boot().saturating_sub(start);
-            log::info(&format!("{stage}: done in {}", log::ms(took)));
+            log::stage(Level::Info, stage, &format!("done in {}", log::ms(took)));
             self.report.stages.push(StageTime { stage, start, took });
         }
     }
@@ -110,7 +107,11 @@ impl<'a> Runner<'a> {
                     sys.mknod_console(Path::new("/dev/console"))?;
                     sys.reopen_stdio(Path::new("/dev/console"))?;
                     log::replay();
-                    log::warn("mounts: the kernel found no /dev/console in the image: stdio reopened on devtmpfs's");
+                    log::stage(
+                        Level::Warn,
+                        Stage::Mounts,
+                        "the kernel found no /dev/console in the image: stdio reopened on devtmpfs's",
+                    );
                 }
                 log::open_kmsg();
                 log::unlimit_kmsg();
@@ -127,7 +128,11 @@ impl<'a> Runner<'a> {
                 let free = sys.fs_available(Path::new(dst))?;
                 let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
                 let fit = fit::check(&need, dst, free, &meminfo, spec.free_source)?;
-                log::info(&format!("copy: {} files, {} dirs: {fit}", need.files, need.dirs));
+                log::stage(
+                    Level::Info,
+                    Stage::Copy,
+                    &format!("{} files, {} dirs: {fit}", need.files, need.dirs),
+                );
             }
             Step::Copy { dst, spec } => self.copy(dst, spec)?,
             Step::Hook(stage) => self.hook(*stage)?,
@@ -138,7 +143,7 @@ impl<'a> Runner<'a> {
                 argv,
                 env_path,
             } => {
-                log::info(&format!("switch: {step}"));
+                log::stage(Level::Info, Stage::Switch, &format!("{step}"));
                 self.switch(new_root, target, argv, env_path)?;
             }
         }
@@ -164,7 +169,7 @@ impl<'a> Runner<'a> {
             emergency::set_report_root(Some("/"));
             let now = log::since_boot();
             let took = now.saturating_sub(stage_start);
-            log::info(&format!("switch: done in {}", log::ms(took)));
+            log::stage(Level::Info, Stage::Switch, &format!("done in {}", log::ms(took)));
             report.stages.push(StageTime {
                 stage: Stage::Switch,
                 start: stage_start,
@@ -210,7 +215,7 @@ impl<'a> Runner<'a> {
         let present = Path::new(debug::INIT_DEBUG).exists();
         let plan = debug::decide(present, self.cfg.debug_inject, &self.debug_flags);
         if !plan.enabled {
-            log::debug(&format!("debug: injection off ({})", plan.why));
+            log::stage(Level::Debug, Stage::Debug, &format!("injection off ({})", plan.why));
             return;
         }
         let (sys, cfg) = (self.sys, self.cfg);
@@ -232,15 +237,19 @@ impl<'a> Runner<'a> {
     #[cfg(not(feature = "debug-inject"))]
     fn debug_stage(&mut self) {
         if self.debug_flags != debug::DebugFlags::default() {
-            log::warn("debug: zos.debug* ignored: this is a release build without debug injection");
+            log::stage(
+                Level::Warn,
+                Stage::Debug,
+                "zos.debug* ignored: this is a release build without debug injection",
+            );
         }
     }
 
     fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sources = self.sys.resolve_sources(&self.src_root, spec)?;
         let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
-        log::info(&format!("copy: {} -> {dst}", list.join(" ")));
-        let mut warn = |w: &str| log::warn(&format!("copy: {w}"));
+        log::stage(Level::Info, Stage::Copy, &format!("{} -> {dst}", list.join(" ")));
+        let mut warn = |w: &str| log::stage(Level::Warn, Stage::Copy, w);
         let stats = self
             .sys
             .copy(&self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
@@ -251,16 +260,20 @@ impl<'a> Runner<'a> {
             bytes: stats.bytes,
             freed_bytes: stats.freed_bytes,
         });
-        log::info(&format!(
-            "copy: {} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
-            stats.files,
-            fit::mib(stats.bytes),
-            stats.dirs,
-            stats.symlinks,
-            stats.hardlinks,
-            stats.nodes,
-            fit::mib(stats.freed_bytes)
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Copy,
+            &format!(
+                "{} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
+                stats.files,
+                fit::mib(stats.bytes),
+                stats.dirs,
+                stats.symlinks,
+                stats.hardlinks,
+                stats.nodes,
+                fit::mib(stats.freed_bytes)
+            ),
+        );
         Ok(())
     }
 
