@@ -1,7 +1,7 @@
-//! The `hardware` and `modules` stages (called from `run.rs`'s hook): coldplug, then
-//! the essential tier and `modules_load=`. Nothing here fails the boot: a module that
-//! cannot load is logged (name, path, errno) and reported, and the boot goes on, as
-//! the shell's `modprobe` did.
+//! The `hardware` and `modules` stages (the plan's `Coldplug` and `LoadModules`
+//! rows): coldplug, then the essential tier and `modules_load=`. Nothing here fails
+//! the boot: a module that cannot load is logged (name, path, errno) and reported,
+//! and the boot goes on, as the shell's `modprobe` did.
 //!
 //! Modules come from the new root (`<new_root>/lib/modules/$(uname -r)`): the
 //! initramfs copy has been freed by the copy, and zinit's services use the same tree.

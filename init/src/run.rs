@@ -89,7 +89,7 @@ impl<'a> Runner<'a> {
                 source,
             })?;
             // Every step that is a plain action gets its line, with its duration; the
-            // others (copy, hooks, breaks, switch) log richer lines of their own.
+            // others (copy, coldplug, modules, debug, breaks, switch) log richer lines of their own.
             let plain = matches!(
                 p.step,
                 Step::Mount(_) | Step::Mkdir(_) | Step::Umount(_) | Step::FitCheck { .. }
