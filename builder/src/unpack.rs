@@ -6,7 +6,8 @@
 //! ownership manifest `build --rootfs DIR` applies, so unpack + build round-trips);
 //! device nodes, FIFOs and sockets cannot be made by an ordinary user and are listed
 //! as skipped. Nothing is written outside DIR: `..` names and paths below a symlink
-//! are refused.
+//! are refused, and a symlink already in DIR where the image has a directory is
+//! replaced, not followed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -173,6 +174,11 @@ pub fn unpack(image: &Path, dir: &Path) -> Result<UnpackReport, UnpackError> {
         let perm = e.mode & 0o7777;
         match e.mode & 0o170000 {
             S_IFDIR => {
+                // A symlink (or file) already on disk at this path is replaced, never
+                // followed: create_dir_all and the chmod below would go through it.
+                if fs::symlink_metadata(&dst).is_ok_and(|m| !m.is_dir()) {
+                    fs::remove_file(&dst).map_err(io("unlink", &dst))?;
+                }
                 fs::create_dir_all(&dst).map_err(io("mkdir", &dst))?;
                 // Permissions last: a 0555 directory would refuse its own children.
                 dir_modes.push((dst.clone(), perm, e.mtime));

@@ -124,3 +124,24 @@ fn unpack_without_root_then_rebuild_gives_the_same_listing() {
     // Unpacking again over the same dir works (files are owner-writable).
     unpack(&img, &out).unwrap();
 }
+
+/// A symlink already in DIR at a directory entry's path is replaced, not followed: the
+/// entry's mode must not reach the directory the link points at.
+#[test]
+fn unpack_over_a_symlink_on_disk_does_not_follow_it() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    let victim = d.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o700)).unwrap();
+    let out = d.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    symlink(&victim, out.join("ro")).unwrap();
+    symlink(&victim, out.join("etc")).unwrap();
+    unpack(&img, &out).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(&victim).unwrap().mode() & 0o777, 0o700, "victim chmodded");
+    assert_eq!(fs::read_dir(&victim).unwrap().count(), 0, "written through the link");
+    assert!(fs::symlink_metadata(out.join("ro")).unwrap().is_dir());
+    assert_eq!(fs::read(out.join("etc/hostname")).unwrap(), b"zos\n");
+}
