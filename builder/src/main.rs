@@ -222,6 +222,7 @@ fn build(args: BuildArgs) -> Result<()> {
         Some(p) => p,
         None => mode.build_init()?,
     };
+    mode.check_init(&init)?;
     let output = args
         .output
         .unwrap_or_else(|| PathBuf::from(format!("output/initramfs.cpio{}", compression.extension())));
