@@ -82,7 +82,7 @@ fn sizes() {
     for ok in ["1536M", "2G", "50%", "4096", "1k", "1T"] {
         assert!(valid_size(ok), "{ok}");
     }
-    for bad in ["", "M", "1.5G", "12MM", "-1", "big", "1 G", "99999999999999999999G"] {
+    for bad in ["", "M", "1.5G", "12MM", "-1", "big", "1 G", "99999999999999999999G", "0", "0M", "00%"] {
         assert!(!valid_size(bad), "{bad}");
     }
 }
