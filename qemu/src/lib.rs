@@ -11,6 +11,7 @@
 //!   `console=ttyAMA0`; the kernel and busybox are Debian's arm64 packages
 //!   (`pkg:arm64`, after `dpkg --add-architecture arm64`).
 //! - **UEFI** ([`efi`]): OVMF as pflash and a vvfat ESP instead of `-kernel`.
+//! - **netboot** ([`netboot`]): iPXE from the NIC's ROM over user-net TFTP, BIOS or OVMF.
 //!
 //! Non-interactive runs (tests) add `-serial file:<log> -monitor none -display none`,
 //! give QEMU a null stdin and kill it at the timeout. Interactive runs use
@@ -33,6 +34,7 @@ mod error;
 mod exec;
 pub mod kernel;
 pub mod launch;
+pub mod netboot;
 pub mod probe;
 
 pub use arch::Arch;
