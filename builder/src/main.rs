@@ -62,6 +62,10 @@ enum Cmd {
     /// Benchmark the Rust /init against the shell /init it replaces and a floor init,
     /// under QEMU TCG: init phase, smallest RAM, modules, pack time (docs/BENCHMARKS.md).
     Bench(zos_builder::bench::cli::BenchArgs),
+    /// Write a netboot directory from a build: iPXE scripts (BIOS and UEFI), the
+    /// kernel, image and vmlinuz.efi, and the cmdline with Zero-OS's parameters
+    /// (docs/NETBOOT.md).
+    Netboot(zos_builder::netboot::cli::NetbootArgs),
     /// Draw the init's boot report (/run/zos-init/boot.json) as an SVG timeline.
     Timeline {
         /// The boot.json file.
@@ -96,6 +100,13 @@ struct RunArgs {
     /// Seconds before a --batch run is killed.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Boot over iPXE and QEMU's TFTP: from DIR (`zos-builder netboot`), or without
+    /// DIR from a netboot directory of this run's image (<output>/netboot).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
+    netboot: Option<PathBuf>,
+    /// With --netboot: UEFI (OVMF) instead of BIOS.
+    #[arg(long, requires = "netboot")]
+    uefi: bool,
 }
 
 #[derive(clap::Args)]
@@ -163,6 +174,7 @@ fn main() -> ExitCode {
         Cmd::Lint { dirs, rootfs } => lint(dirs, rootfs),
         Cmd::Timeline { report, output } => timeline(&report, output),
         Cmd::Bench(args) => zos_builder::bench::cli::run(args).map_err(Into::into),
+        Cmd::Netboot(args) => zos_builder::netboot::cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -257,7 +269,13 @@ fn run(args: RunArgs) -> Result<()> {
         timeout: std::time::Duration::from_secs(args.timeout),
         mode: args.mode.parse().map_err(anyhow::Error::msg)?,
     };
-    let report = zos_builder::run::run(&opts)?;
+    let report = match &args.netboot {
+        None => zos_builder::run::run(&opts)?,
+        Some(dir) => {
+            let dir = (!dir.as_os_str().is_empty()).then_some(dir.as_path());
+            zos_builder::netboot::boot::run(&opts, dir, args.uefi)?
+        }
+    };
     let t = &report.timeline;
     if opts.batch {
         // The whole boot on one clock: kernel, the init's stages, zinit, services up.
