@@ -102,8 +102,8 @@ struct RunArgs {
     timeout: u64,
     /// Boot over iPXE and QEMU's TFTP: from DIR (`zos-builder netboot`), or without
     /// DIR from a netboot directory of this run's image (<output>/netboot).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    netboot: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    netboot: Option<Option<PathBuf>>,
     /// With --netboot: UEFI (OVMF) instead of BIOS.
     #[arg(long, requires = "netboot")]
     uefi: bool,
@@ -271,10 +271,7 @@ fn run(args: RunArgs) -> Result<()> {
     };
     let report = match &args.netboot {
         None => zos_builder::run::run(&opts)?,
-        Some(dir) => {
-            let dir = (!dir.as_os_str().is_empty()).then_some(dir.as_path());
-            zos_builder::netboot::boot::run(&opts, dir, args.uefi)?
-        }
+        Some(dir) => zos_builder::netboot::boot::run(&opts, dir.as_deref(), args.uefi)?,
     };
     let t = &report.timeline;
     if opts.batch {

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::efi::{ovmf, Ovmf};
+use crate::efi::{ovmf, pflash_args, Ovmf};
 use crate::exec;
 use crate::launch::{console_args, ensure_qemu, run_interactive, run_watched, BootOutcome};
 use crate::{Arch, Error};
@@ -115,11 +115,7 @@ impl NetBoot {
         a.push(self.memory_mb.to_string().into());
         a.extend(["-nographic", "-no-reboot"].map(OsString::from));
         if let Firmware::Uefi(fw) = &self.firmware {
-            let mut code = OsString::from("if=pflash,format=raw,unit=0,readonly=on,file=");
-            code.push(&fw.code);
-            let mut vars = OsString::from("if=pflash,format=raw,unit=1,file=");
-            vars.push(&self.vars);
-            a.extend(["-drive".into(), code, "-drive".into(), vars]);
+            a.extend(pflash_args(fw, &self.vars));
         }
         let mut netdev = OsString::from("user,id=n0,tftp=");
         netdev.push(&self.dir);
