@@ -82,9 +82,12 @@ fn assert_netboot_handover(out: &BootOutcome, firmware: &str) {
         .collect();
     let want = cmdline();
     // Under UEFI iPXE puts the image's name first; every word of ours follows untouched.
-    let ok = seen
-        .iter()
-        .any(|l| *l == want || l.strip_suffix(want.as_str()).is_some_and(|p| p.ends_with(' ')));
+    let one_word_then_ours = |l: &str| {
+        l.strip_suffix(want.as_str())
+            .and_then(|p| p.strip_suffix(' '))
+            .is_some_and(|w| !w.is_empty() && !w.contains(' '))
+    };
+    let ok = seen.iter().any(|l| *l == want || one_word_then_ours(l));
     assert!(ok, "/proc/cmdline of the new root {seen:?}, want {want:?}\n{t}");
     let warned: Vec<&str> = out
         .lines_with("zos-init: ")
