@@ -5,10 +5,12 @@
 
 pub mod apk;
 pub mod bench;
+pub mod bootable;
 pub mod components;
 pub mod compress;
 pub mod cpio;
 pub mod efi;
+pub mod elf_deps;
 pub mod error;
 pub mod inspect;
 pub mod inst;
@@ -24,6 +26,7 @@ pub mod run;
 pub mod strip;
 pub mod tiers;
 pub mod timeline;
+pub mod timeline_layout;
 pub mod unpack;
 pub mod workspace;
 pub mod zinit;

@@ -148,6 +148,10 @@ struct BuildArgs {
     /// A tier file instead of a preset (may `include` a preset).
     #[arg(long, value_name = "FILE")]
     tiers: Option<PathBuf>,
+    /// Keep an image that cannot boot (no handover target, its loader or libraries
+    /// missing, no shell where the config allows one) with a warning, not an error.
+    #[arg(long)]
+    allow_unbootable: bool,
 }
 
 fn main() -> ExitCode {
@@ -236,6 +240,7 @@ fn build(args: BuildArgs) -> Result<()> {
         output,
     };
     let s = build_image(&req)?;
+    check_bootable(&s.path, args.allow_unbootable)?;
     println!(
         "{}: {} entries, {} bytes cpio, {} bytes {}",
         s.path.display(),
@@ -245,6 +250,26 @@ fn build(args: BuildArgs) -> Result<()> {
         compression
     );
     Ok(())
+}
+
+/// The image read back as the init will use it (`zos_builder::bootable`).
+fn check_bootable(image: &Path, allow: bool) -> Result<()> {
+    let problems = zos_builder::bootable::check(image)?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list = problems.join("\n  ");
+    if allow {
+        eprintln!(
+            "warning: {} cannot boot (--allow-unbootable):\n  {list}",
+            image.display()
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} was written but cannot boot:\n  {list}\n(--allow-unbootable keeps such an image without this error)",
+        image.display()
+    )
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -355,6 +380,7 @@ fn pipeline(args: BuildArgs) -> Result<()> {
         (args.tiers.is_some(), "--tiers"),
         (args.root_owned, "--root-owned"),
         (args.level.is_some(), "--level"),
+        (args.allow_unbootable, "--allow-unbootable"),
     ];
     if let Some((_, flag)) = direct.iter().find(|(set, _)| *set) {
         anyhow::bail!(
@@ -383,8 +409,11 @@ fn pipeline(args: BuildArgs) -> Result<()> {
 fn cat(image: &Path, path: &str) -> Result<()> {
     use std::io::Write;
     let data = zos_builder::unpack::cat(image, path)?;
-    std::io::stdout().write_all(&data).context("stdout")?;
-    Ok(())
+    match std::io::stdout().write_all(&data) {
+        // `cat IMG FILE | head -c1`: the reader has what it wanted; stop quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("stdout"),
+    }
 }
 
 fn unpack(image: &Path, dir: &Path) -> Result<()> {

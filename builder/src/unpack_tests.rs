@@ -124,3 +124,20 @@ fn unpack_without_root_then_rebuild_gives_the_same_listing() {
     // Unpacking again over the same dir works (files are owner-writable).
     unpack(&img, &out).unwrap();
 }
+
+#[test]
+fn unpack_onto_a_file_says_what_is_wrong() {
+    let t = tempfile::tempdir().unwrap();
+    let img = image(t.path());
+    let file = t.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let e = unpack(&img, &file).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "unpack {}: exists and is not a directory (give a new or an existing directory)",
+            file.display()
+        )
+    );
+    assert_eq!(fs::read(&file).unwrap(), b"x", "the file is left alone");
+}
