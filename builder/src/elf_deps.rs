@@ -18,12 +18,18 @@ pub fn read(data: &[u8]) -> Option<ElfDeps> {
         2 => true,
         _ => return None,
     };
-    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as u64);
-    let u32_at = |o: usize| {
-        data.get(o..o + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as u64)
+    let u16_at = |o: usize| {
+        data.get(o..o.checked_add(2)?)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as u64)
     };
-    let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let u32_at = |o: usize| {
+        let b: [u8; 4] = data.get(o..o.checked_add(4)?)?.try_into().ok()?;
+        Some(u32::from_le_bytes(b) as u64)
+    };
+    let u64_at = |o: usize| {
+        let b: [u8; 8] = data.get(o..o.checked_add(8)?)?.try_into().ok()?;
+        Some(u64::from_le_bytes(b))
+    };
     let word = |o: usize| if wide { u64_at(o) } else { u32_at(o) };
     let (phoff, phentsize, phnum) = if wide {
         (u64_at(32)?, u16_at(54)?, u16_at(56)?)

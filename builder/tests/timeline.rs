@@ -2,6 +2,9 @@
 //! SVG lies inside the picture and overlaps no other, and rsvg-convert (librsvg2-bin,
 //! installed by .ci/run) renders it to a PNG of the SVG's size.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;
