@@ -184,3 +184,46 @@ fn a_long_oddly_quoted_cmdline_does_not_break_the_boot() {
         "{t}"
     );
 }
+
+/// The dracut and mkinitcpio spellings (docs/INIT.md, "The same controls in dracut,
+/// mkinitcpio and booster"), seen from the guest: a quiet image shows its info lines
+/// only under `rd.debug=1`; mkinitcpio's `break=postmount` and bare `break` stop before
+/// switch and before copy; `rd.shell=0` turns a failure into a reboot.
+#[test]
+fn dracut_and_mkinitcpio_flags() {
+    let img = Image::new();
+    script(
+        &img,
+        "/bin/zos-break",
+        "echo \"BREAK-SHELL init-gone=$([ -e /init ] || echo yes)\"\n",
+    );
+    config(&img, "shell = /bin/zos-break\nlog_level = quiet\n");
+
+    let out = img.boot("break=postmount rd.debug=1", MEM);
+    let t = tail(&out);
+    assert!(
+        out.has("break before switch: starting /bin/zos-break in /mnt/root; exit it to continue the boot"),
+        "rd.debug=1 shows info lines of a quiet image, break=postmount stops before switch\n{t}"
+    );
+    assert_eq!(out.lines_with("BREAK-SHELL ").len(), 1, "{t}");
+    assert_eq!(
+        fact(&out, "pid").as_deref(),
+        Some("1"),
+        "the boot did not continue\n{t}"
+    );
+
+    let out = img.boot("break rd.debug=0 rd.shell=0 init=/sbin/nope", MEM);
+    let t = tail(&out);
+    assert!(
+        out.lines_with("BREAK-SHELL ")
+            .iter()
+            .any(|l| !l.contains("init-gone=yes")),
+        "a bare break stops before copy, in the initramfs root\n{t}"
+    );
+    assert!(
+        !out.has("break before copy: starting"),
+        "rd.debug=0 keeps the quiet level\n{t}"
+    );
+    assert!(out.has("emergency: next: reboot in 5 s"), "rd.shell=0 reboots\n{t}");
+    assert!(out.has("reboot: Restarting system"), "{t}");
+}

@@ -1,10 +1,18 @@
 //! `zos-builder timeline BOOT.JSON`: the init's boot report (/run/zos-init/boot.json)
 //! drawn as an SVG timeline, for docs and bug reports: one bar per stage on a time axis
-//! from /init's start, the modules loaded below it (packed into lanes), the total.
+//! from /init's start, the modules loaded below it (packed into lanes), a legend.
+//!
+//! Every label is placed so that no two label boxes overlap and none leaves the
+//! picture (`builder/tests/timeline.rs` checks it on the emitted SVG and renders it
+//! with rsvg-convert). The work is bounded for any report: times are clamped to
+//! [0, `MAX_MS`], the number of ticks is bounded, and the SVG grows linearly with the
+//! number of bars, whatever their durations.
 
 use std::fmt::Write;
 
-use zos_common::report::BootReport;
+use serde_json::Value;
+
+use crate::timeline_layout::{fit, fmt_ms, place, text_width, ticks, Placed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TimelineError {
@@ -14,19 +22,49 @@ pub enum TimelineError {
     Format { path: String, why: String },
 }
 
-struct Bar {
-    label: String,
-    start: f64,
-    dur: f64,
-    failed: bool,
+pub(crate) struct Bar {
+    pub label: String,
+    pub start: f64,
+    pub dur: f64,
+    pub failed: bool,
 }
 
-const WIDTH: f64 = 960.0;
-const LEFT: f64 = 110.0;
+/// Picture width; the plot runs from `LEFT` to `WIDTH - RIGHT`.
+pub const WIDTH: f64 = 960.0;
+pub(crate) const LEFT: f64 = 120.0;
+pub(crate) const RIGHT: f64 = 10.0;
 const ROW: f64 = 22.0;
-const COLORS: [&str; 7] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+const FONT: f64 = 12.0;
+/// A clamp far beyond any real boot (about 30 years): sums of two times stay finite.
+const MAX_MS: f64 = 1e12;
+/// Stage colours by name; no red among them: red means failed.
+const STAGE_COLORS: [(&str, &str); 7] = [
+    ("mounts", "#4e79a7"),
+    ("copy", "#f28e2b"),
+    ("newroot", "#59a14f"),
+    ("hardware", "#b07aa1"),
+    ("modules", "#76b7b2"),
+    ("debug", "#edc948"),
+    ("switch", "#9c9c9c"),
 ];
+pub const FAILED: &str = "#d62728";
+const MODULE: &str = "#9c755f";
+
+fn stage_color(name: &str, i: usize) -> &'static str {
+    STAGE_COLORS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(STAGE_COLORS[i % STAGE_COLORS.len()].1, |(_, c)| c)
+}
+
+/// A time from the report, relative to `t0`, clamped into [0, MAX_MS].
+fn clamp_ms(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(0.0, MAX_MS)
+    }
+}
 
 /// Render the report at `path` (its text in `json`).
 pub fn render(path: &str, json: &str) -> Result<String, TimelineError> {
@@ -34,141 +72,169 @@ pub fn render(path: &str, json: &str) -> Result<String, TimelineError> {
         path: path.into(),
         why: why.into(),
     };
-    let r: BootReport = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
-    let since_start = |d: std::time::Duration| (d.as_secs_f64() - r.started.as_secs_f64()) * 1000.0;
-    let stages: Vec<Bar> = r
-        .stages
-        .iter()
-        .map(|s| Bar {
-            label: s.stage.as_str().to_string(),
-            start: since_start(s.start),
-            dur: s.took.as_secs_f64() * 1000.0,
-            failed: false,
-        })
-        .collect();
-    let modules: Vec<Bar> = r
-        .modules
-        .iter()
-        .map(|m| Bar {
-            label: m.name.clone(),
-            start: since_start(m.start),
-            dur: m.took.as_secs_f64() * 1000.0,
-            failed: m.error.is_some(),
-        })
-        .collect();
-    let total = r
-        .handover
-        .map(since_start)
-        .unwrap_or_else(|| stages.iter().map(|b| b.start + b.dur).fold(0.0, f64::max));
-    let span = total.max(
-        stages
+    let v: Value = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
+    let t0 = v["started_ms"].as_f64().ok_or_else(|| bad("no started_ms"))?;
+    let bars = |key: &str| -> Result<Vec<Bar>, TimelineError> {
+        v[key]
+            .as_array()
+            .ok_or_else(|| bad(&format!("no {key} list")))?
             .iter()
-            .chain(&modules)
-            .map(|b| b.start + b.dur)
-            .fold(1.0, f64::max),
+            .map(|s| {
+                let num = |k: &str| {
+                    s[k].as_f64()
+                        .ok_or_else(|| bad(&format!("a bar without a numeric {k}")))
+                };
+                Ok(Bar {
+                    label: s["name"].as_str().ok_or_else(|| bad("a bar without name"))?.to_string(),
+                    start: clamp_ms(num("start_ms")? - t0),
+                    dur: clamp_ms(num("duration_ms")?),
+                    failed: s.get("error").is_some_and(|e| !e.is_null()),
+                })
+            })
+            .collect()
+    };
+    let stages = bars("stages")?;
+    let modules = bars("modules")?;
+    let total = clamp_ms(
+        v["init_phase_ms"]
+            .as_f64()
+            .unwrap_or_else(|| stages.iter().map(|b| b.start + b.dur).fold(0.0, f64::max)),
     );
-    let scale = (WIDTH - LEFT - 20.0) / span;
+    let span = stages
+        .iter()
+        .chain(&modules)
+        .map(|b| b.start + b.dur)
+        .fold(total.max(1.0), f64::max);
+    let scale = (WIDTH - LEFT - RIGHT) / span;
 
-    let lanes = pack(&modules);
+    let placed: Vec<Placed> = modules.iter().map(|b| place(b, scale, true)).collect();
+    let lanes = pack(&placed);
     let lane_count = lanes.iter().max().map_or(0, |m| m + 1);
-    let height = 70.0 + ROW * (stages.len() + lane_count) as f64 + if lane_count > 0 { 20.0 } else { 0.0 };
+    let top = 62.0;
+    let modules_top = top + ROW * stages.len() as f64;
+    let axis_y = modules_top
+        + if lane_count > 0 {
+            20.0 + ROW * lane_count as f64
+        } else {
+            0.0
+        };
+    let height = axis_y + 22.0;
+
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif">"##
     );
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##);
-    let exec = r.exec.join(" ");
-    let _ = writeln!(
-        s,
-        r##"<text x="10" y="20" font-size="14">zos-init: {:.1} ms from /init to exec {}</text>"##,
-        total,
-        xml(&exec)
-    );
-    axis(&mut s, span, scale, height);
-    let mut y = 40.0;
+    let exec = v["exec"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    let title = format!("zos-init: {} from /init to exec {exec}", fmt_ms(total));
+    text(&mut s, 10.0, 20.0, 14.0, "#000", &fit(&title, 14.0, WIDTH - 20.0));
+    legend(&mut s, 40.0);
+
+    let mut y = top;
     for (i, b) in stages.iter().enumerate() {
-        bar(&mut s, b, y, scale, COLORS[i % COLORS.len()]);
+        let color = if b.failed { FAILED } else { stage_color(&b.label, i) };
+        text(&mut s, 10.0, y + 14.0, FONT, "#000", &fit(&b.label, FONT, LEFT - 20.0));
+        bar(&mut s, b, &place(b, scale, false), y, color);
         y += ROW;
     }
     if lane_count > 0 {
-        let _ = writeln!(
-            s,
-            r##"<text x="10" y="{}" fill="#555">modules ({})</text>"##,
-            y + 14.0,
-            modules.len()
-        );
+        let head = format!("modules ({})", modules.len());
+        text(&mut s, 10.0, y + 14.0, FONT, "#555", &fit(&head, FONT, LEFT - 20.0));
         y += 20.0;
-        for (b, lane) in modules.iter().zip(&lanes) {
-            let color = if b.failed { "#d62728" } else { "#9c755f" };
-            bar(&mut s, b, y + *lane as f64 * ROW, scale, color);
+        for ((b, p), lane) in modules.iter().zip(&placed).zip(&lanes) {
+            bar(
+                &mut s,
+                b,
+                p,
+                y + *lane as f64 * ROW,
+                if b.failed { FAILED } else { MODULE },
+            );
         }
     }
+    axis(&mut s, span, scale, top - 4.0, axis_y);
     s.push_str("</svg>\n");
     Ok(s)
 }
 
-/// Greedy lanes so overlapping (parallel) module loads don't hide each other.
-fn pack(bars: &[Bar]) -> Vec<usize> {
+/// Greedy lanes on the pixel extent of bar plus label, so that neither parallel
+/// module loads nor their names hide each other.
+fn pack(placed: &[Placed]) -> Vec<usize> {
+    const GAP: f64 = 6.0;
     let mut ends: Vec<f64> = Vec::new();
-    bars.iter()
-        .map(|b| match ends.iter().position(|&e| e <= b.start) {
+    placed
+        .iter()
+        .map(|p| match ends.iter().position(|&e| e + GAP <= p.left) {
             Some(i) => {
-                ends[i] = b.start + b.dur;
+                ends[i] = p.right;
                 i
             }
             None => {
-                ends.push(b.start + b.dur);
+                ends.push(p.right);
                 ends.len() - 1
             }
         })
         .collect()
 }
 
-fn bar(s: &mut String, b: &Bar, y: f64, scale: f64, color: &str) {
-    let x = LEFT + b.start * scale;
-    let w = (b.dur * scale).max(1.0);
-    let _ = writeln!(s, r##"<text x="10" y="{:.1}">{}</text>"##, y + 14.0, xml(&b.label));
+fn text(s: &mut String, x: f64, y: f64, size: f64, fill: &str, t: &str) {
     let _ = writeln!(
         s,
-        r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{:.1}" fill="{color}"><title>{} {:.2} ms at +{:.2} ms</title></rect>"##,
-        ROW - 6.0,
-        xml(&b.label),
-        b.dur,
-        b.start
-    );
-    let _ = writeln!(
-        s,
-        r##"<text x="{:.1}" y="{:.1}" fill="#333">{:.1} ms</text>"##,
-        x + w + 4.0,
-        y + 13.0,
-        b.dur
+        r##"<text x="{x:.1}" y="{y:.1}" font-size="{size}" fill="{fill}">{}</text>"##,
+        xml(t)
     );
 }
 
-fn axis(s: &mut String, span: f64, scale: f64, height: f64) {
-    let step = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
-        .into_iter()
-        .find(|st| span / st <= 10.0)
-        .unwrap_or(2000.0);
-    let mut t = 0.0;
-    while t <= span {
-        let x = LEFT + t * scale;
+fn bar(s: &mut String, b: &Bar, p: &Placed, y: f64, color: &str) {
+    let _ = writeln!(
+        s,
+        r##"<rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{} {} at +{}</title></rect>"##,
+        p.bar_x,
+        p.bar_w,
+        ROW - 6.0,
+        xml(&b.label),
+        fmt_ms(b.dur),
+        fmt_ms(b.start)
+    );
+    text(s, p.text_x, y + 13.0, FONT, "#333", &p.text);
+}
+
+fn legend(s: &mut String, y: f64) {
+    let mut x = 10.0;
+    let items = [
+        ("#4e79a7", "stage (one colour each)"),
+        (MODULE, "module loaded"),
+        (FAILED, "failed"),
+    ];
+    for (color, label) in items {
         let _ = writeln!(
             s,
-            r##"<line x1="{x:.1}" y1="30" x2="{x:.1}" y2="{:.1}" stroke="#ddd"/>"##,
-            height - 10.0
+            r##"<rect x="{x:.1}" y="{:.1}" width="12" height="12" fill="{color}"/>"##,
+            y - 10.0
         );
-        let _ = writeln!(
-            s,
-            r##"<text x="{x:.1}" y="{:.1}" fill="#777" font-size="10">{t} ms</text>"##,
-            height - 2.0
-        );
-        t += step;
+        text(s, x + 16.0, y, FONT, "#333", label);
+        x += 16.0 + text_width(label, FONT) + 18.0;
     }
 }
 
+fn axis(s: &mut String, span: f64, scale: f64, y0: f64, y1: f64) {
+    for (t, label) in ticks(span, scale) {
+        let x = LEFT + t * scale;
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{y1:.1}" stroke="#ddd"/>"##
+        );
+        text(s, x, y1 + 14.0, 10.0, "#777", &label);
+    }
+}
+
+/// Escaped for XML; control characters (which XML 1.0 forbids, and a report may hold)
+/// become U+FFFD.
 fn xml(v: &str) -> String {
+    let v: String = v.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
     v.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -176,54 +242,5 @@ fn xml(v: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const REPORT: &str = r##"{"version": 1, "started_ms": 1600.0, "handover_ms": 1727.0, "init_phase_ms": 127.0,
-      "exec": ["/sbin/zinit", "init"],
-      "stages": [{"name": "mounts", "start_ms": 1601.0, "duration_ms": 8.1},
-                 {"name": "copy", "start_ms": 1609.1, "duration_ms": 52.6}],
-      "modules": [{"name": "virtio_blk", "via": "coldplug", "start_ms": 1650.0, "duration_ms": 3.0, "error": null},
-                  {"name": "virtio_net", "via": "coldplug", "start_ms": 1651.0, "duration_ms": 2.0, "error": "EEXIST"}],
-      "copy": null, "warnings": [], "errors": []}"##;
-
-    #[test]
-    fn draws_stages_and_parallel_modules_in_lanes() {
-        let svg = render("boot.json", REPORT).unwrap();
-        assert!(svg.starts_with("<svg"));
-        assert!(svg.contains("127.0 ms from /init to exec /sbin/zinit init"));
-        assert!(svg.contains(">mounts</text>") && svg.contains(">copy</text>"));
-        assert!(svg.contains("<title>copy 52.60 ms at +9.10 ms</title>"));
-        assert!(svg.contains("modules (2)"));
-        assert!(svg.contains("#d62728"), "the failed module is red");
-        assert_eq!(
-            pack(&[
-                Bar {
-                    label: "a".into(),
-                    start: 0.0,
-                    dur: 5.0,
-                    failed: false
-                },
-                Bar {
-                    label: "b".into(),
-                    start: 1.0,
-                    dur: 1.0,
-                    failed: false
-                },
-                Bar {
-                    label: "c".into(),
-                    start: 6.0,
-                    dur: 1.0,
-                    failed: false
-                }
-            ]),
-            vec![0, 1, 0]
-        );
-    }
-
-    #[test]
-    fn garbage_is_an_error_naming_the_file() {
-        let e = render("x.json", "{\"stages\": 3}").unwrap_err().to_string();
-        assert!(e.starts_with("x.json: not a boot report"), "{e}");
-    }
-}
+#[path = "timeline_tests.rs"]
+mod tests;

@@ -35,6 +35,8 @@ pub enum UnpackError {
     },
     #[error("image {}: {path:?}: symlinks loop or go deeper than 40", image.display())]
     Loop { image: PathBuf, path: String },
+    #[error("unpack {}: exists and is not a directory (give a new or an existing directory)", dir.display())]
+    NotADir { dir: PathBuf },
     #[error("unpack {}: {op}: {cause}", path.display())]
     Io {
         op: &'static str,
@@ -44,7 +46,7 @@ pub enum UnpackError {
 }
 
 /// `/etc/x`, `./etc/x` and `etc/x` name the same entry.
-fn normalize(p: &Path) -> Option<PathBuf> {
+pub(crate) fn normalize(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -64,7 +66,7 @@ fn normalize(p: &Path) -> Option<PathBuf> {
 /// The entries as the kernel leaves them: by path, the last one of each path wins.
 /// Also the names that climb out with `..` (the kernel clamps them at `/`; we make
 /// none of them, and list them).
-fn final_entries(image: &Path) -> Result<(BTreeMap<PathBuf, ReadEntry>, Vec<String>), UnpackError> {
+pub(crate) fn final_entries(image: &Path) -> Result<(BTreeMap<PathBuf, ReadEntry>, Vec<String>), UnpackError> {
     let mut map = BTreeMap::new();
     let mut escaping = Vec::new();
     for seg in read_image_file(image)? {
@@ -162,6 +164,10 @@ pub fn unpack(image: &Path, dir: &Path) -> Result<UnpackReport, UnpackError> {
         move |cause| UnpackError::Io { op, path, cause }
     };
     let (map, escaping) = final_entries(image)?;
+    // Checked first: create_dir_all on a file only says "File exists".
+    if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(UnpackError::NotADir { dir: dir.to_path_buf() });
+    }
     fs::create_dir_all(dir).map_err(io("mkdir -p", dir))?;
     let mut rep = UnpackReport::default();
     for name in escaping {

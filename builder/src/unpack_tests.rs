@@ -201,3 +201,20 @@ fn escaping_names_are_listed_not_dropped() {
     }
     assert!(!d.path().join("escape").exists() && !d.path().join("up").exists());
 }
+
+#[test]
+fn unpack_onto_a_file_says_what_is_wrong() {
+    let t = tempfile::tempdir().unwrap();
+    let img = image(t.path());
+    let file = t.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let e = unpack(&img, &file).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "unpack {}: exists and is not a directory (give a new or an existing directory)",
+            file.display()
+        )
+    );
+    assert_eq!(fs::read(&file).unwrap(), b"x", "the file is left alone");
+}

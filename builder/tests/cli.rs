@@ -64,6 +64,8 @@ fn build(dir: &Path, extra: &[&str]) -> (Output, PathBuf) {
         "--output",
         out.to_str().unwrap(),
         "--root-owned",
+        // The fixture is no bootable root (see `unbootable_images_are_refused`).
+        "--allow-unbootable",
     ];
     args.extend_from_slice(extra);
     (run(&args, true), out)
@@ -341,5 +343,71 @@ fn ls_of_a_decompression_bomb_is_a_clear_error_under_a_memory_limit() {
         err.contains("zstd segment expands past 1536 MiB"),
         "status {:?}, stderr: {err}",
         o.status
+    );
+}
+
+#[test]
+fn unbootable_images_are_refused_unless_allowed() {
+    let t = tempfile::tempdir().unwrap();
+    let empty = t.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let out = t.path().join("img.cpio");
+    let args = |allow: bool| {
+        let mut a = vec!["build", "--rootfs", empty.to_str().unwrap(), "--init", "/bin/true"];
+        a.extend(["--compression", "none", "-o", out.to_str().unwrap()]);
+        if allow {
+            a.push("--allow-unbootable");
+        }
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let a: Vec<String> = args(false);
+    let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), true);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("error: {} was written but cannot boot:", out.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("handover target /sbin/zinit (/etc/zos-init.conf handover): not in the image"),
+        "{err}"
+    );
+    assert!(err.contains("shell /bin/sh: not in the image"), "{err}");
+    let a: Vec<String> = args(true);
+    let o = run(&a.iter().map(String::as_str).collect::<Vec<_>>(), true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with(&format!("warning: {} cannot boot (--allow-unbootable):", out.display())));
+}
+
+#[test]
+fn cat_into_a_closed_pipe_is_quiet_and_unpack_onto_a_file_says_why() {
+    let t = tempfile::tempdir().unwrap();
+    let (o, img) = build(t.path(), &["--compression", "none"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A big file, so that the write outlives `head`.
+    let big = t.path().join("big");
+    fs::write(&big, vec![b'x'; 4 << 20]).unwrap();
+    let spec = format!("{}:/big", big.display());
+    let (o, img2) = build(&t.path().join("b"), &["--compression", "none", "--file", &spec]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sh = format!(
+        "{} cat {} /big | head -c1 >/dev/null; echo \"status ${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_zos-builder"),
+        img2.display()
+    );
+    let o = Command::new("bash").args(["-c", &sh]).output().unwrap();
+    assert_eq!(stderr(&o), "", "no Broken pipe message");
+    assert_eq!(stdout(&o), "status 0\n");
+
+    let file = t.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let o = run(&["unpack", img.to_str().unwrap(), file.to_str().unwrap()], false);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: unpack {}: exists and is not a directory (give a new or an existing directory)\n",
+            file.display()
+        )
     );
 }

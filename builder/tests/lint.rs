@@ -218,3 +218,21 @@ fn lint_command() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(out.contains(&format!("{}: `after` names `b`", f.display())), "{out}");
 }
+
+#[test]
+fn lint_of_a_missing_path_or_a_file_says_so() {
+    let bin = env!("CARGO_BIN_EXE_zos-builder");
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("nonexistent");
+    let file = write(t.path(), "plain-file", "x");
+    for (p, why) in [(&missing, "it does not exist"), (&file, "it is not a directory")] {
+        let o = Command::new(bin).arg("lint").arg(p).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(
+            out.contains(&format!("{}: not a unit directory: {why}", p.display())),
+            "{out}"
+        );
+        assert!(!out.contains("no units"), "{out}");
+    }
+}

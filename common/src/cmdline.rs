@@ -2,8 +2,8 @@
 //!
 //! Tokenising follows the kernel's own `next_arg()`: words split on whitespace outside
 //! double quotes, and the quotes around a whole word or around a value are dropped.
-//! Words after a lone `--` belong to init's argv, not to us. Only `init=` and the
-//! `zos.*` / `rd.*` flags below are ours; every other word (`zos-debug`, `runmode=`,
+//! Words after a lone `--` belong to init's argv, not to us. Only `init=`, mkinitcpio's
+//! `break` and the `zos.*` / `rd.*` flags below are ours; every other word (`zos-debug`, `runmode=`,
 //! `console=`...) passes through untouched. A malformed or unknown flag of ours is
 //! recorded in `Flags::problems`, reported once, and ignored: a bad cmdline never
 //! stops the boot.
@@ -19,7 +19,8 @@ pub struct Flags {
     pub init: Option<String>,
     /// `zos.tmpfs=SIZE`: size of the new-root tmpfs (`1536M`, `2G`, `50%`).
     pub tmpfs_size: Option<String>,
-    /// `zos.emergency=` / `rd.emergency=`: shell, reboot or poweroff.
+    /// `zos.emergency=` / `rd.emergency=`: shell, reboot or poweroff; `rd.shell[=1]` is
+    /// shell, `rd.shell=0` reboot.
     pub emergency: Option<EmergencyAction>,
     /// `zos.copy+=/a,/b`: more top-level paths to copy.
     pub copy_add: Vec<String>,
@@ -27,11 +28,12 @@ pub struct Flags {
     pub copy_exclude: Vec<String>,
     /// `zos.free=0|1`: copy-and-free on or off.
     pub free_source: Option<bool>,
-    /// `zos.log=quiet|info|debug` (`rd.debug` = debug, `quiet` stays the kernel's).
+    /// `zos.log=quiet|info|debug` (`rd.debug[=1]` = debug, `quiet` stays the kernel's).
     pub log_level: Option<LogLevel>,
     /// `zos.log_to=console|kmsg|both`.
     pub log_targets: Option<LogTargets>,
-    /// `zos.break=STAGE[,STAGE]` / `rd.break[=STAGE]`: a shell before these stages.
+    /// `zos.break=STAGE[,STAGE]` / `rd.break[=STAGE]` / `break[=premount|postmount]`:
+    /// a shell before these stages.
     pub break_before: Vec<Stage>,
     /// `zos.debug=0|1`, `zos.debug.src=`, `zos.debug.wait=MS`: debug-file injection.
     pub debug: DebugFlags,
@@ -167,10 +169,34 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
             }
             Err(e) => Some(format!("zos.log={v}: {e}")),
         },
+        // dracut: `rd.debug` and `rd.debug=1` turn tracing on; `rd.debug=0` keeps the
+        // config's level (it is how dracut spells "not this time").
         ("rd.debug", None) => {
             flags.log_level = Some(LogLevel::Debug);
             None
         }
+        ("rd.debug", Some(v)) => match parse_bool(v) {
+            Some(true) => {
+                flags.log_level = Some(LogLevel::Debug);
+                None
+            }
+            Some(false) => None,
+            None => Some(format!("rd.debug={v}: expected 0 or 1")),
+        },
+        // dracut: `rd.shell` allows a shell when the boot fails; `rd.shell=0` forbids
+        // it, and dracut then reboots. The config's allow_shell still has the last word
+        // (a release image that forbids shells keeps forbidding them).
+        ("rd.shell", v) => match v.map_or(Some(true), parse_bool) {
+            Some(shell) => {
+                flags.emergency = Some(if shell {
+                    EmergencyAction::Shell
+                } else {
+                    EmergencyAction::Reboot
+                });
+                None
+            }
+            None => Some(format!("rd.shell={}: expected 0 or 1", v.unwrap_or_default())),
+        },
         ("zos.log_to", Some(v)) => match v.parse() {
             Ok(t) => {
                 flags.log_targets = Some(t);
@@ -207,6 +233,12 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
             None
         }
         ("zos.break" | "rd.break", Some(v)) => push_stages(&mut flags.break_before, key, v),
+        // mkinitcpio: a bare `break` (or `break=y`) is `break=premount`, before the
+        // root is mounted: our copy into the new root; `postmount` is after it, right
+        // before switch_root.
+        ("break", None) => push_stages(&mut flags.break_before, key, "premount"),
+        ("break", Some("y")) => push_stages(&mut flags.break_before, key, "premount"),
+        ("break", Some(v)) => push_stages(&mut flags.break_before, key, v),
         ("zos.coldplug", Some(v)) => match v.parse() {
             Ok(c) => {
                 flags.coldplug = Some(c);
@@ -303,7 +335,7 @@ fn push_stages(list: &mut Vec<Stage>, key: &str, v: &str) -> Option<String> {
         // dracut's stage names map onto ours where the meaning is the same.
         let stage = match name {
             "pre-mount" | "premount" => Some(Stage::Copy),
-            "pre-pivot" | "cleanup" => Some(Stage::Switch),
+            "pre-pivot" | "cleanup" | "postmount" => Some(Stage::Switch),
             "pre-udev" | "pre-trigger" => Some(Stage::Hardware),
             n => Stage::parse(n),
         };
@@ -389,6 +421,30 @@ mod tests {
         assert_eq!(f.log_level, Some(LogLevel::Debug));
         assert_eq!(f.emergency, Some(EmergencyAction::Reboot));
         assert_eq!(parse("rd.break=pre-mount").break_before, vec![Stage::Copy]);
+        assert_eq!(parse("rd.debug=1").log_level, Some(LogLevel::Debug));
+        assert_eq!(parse("rd.debug=0").log_level, None);
+        assert_eq!(parse("rd.shell").emergency, Some(EmergencyAction::Shell));
+        assert_eq!(parse("rd.shell=1").emergency, Some(EmergencyAction::Shell));
+        assert_eq!(parse("rd.shell=0").emergency, Some(EmergencyAction::Reboot));
+        let bad = parse("rd.debug=maybe rd.shell=perhaps");
+        assert_eq!((bad.log_level, bad.emergency), (None, None));
+        assert_eq!(bad.problems.len(), 2, "{:?}", bad.problems);
+    }
+
+    #[test]
+    fn mkinitcpio_spellings() {
+        assert_eq!(parse("break").break_before, vec![Stage::Copy]);
+        assert_eq!(parse("break=y").break_before, vec![Stage::Copy]);
+        assert_eq!(parse("break=premount").break_before, vec![Stage::Copy]);
+        assert_eq!(parse("break=postmount").break_before, vec![Stage::Switch]);
+        assert_eq!(parse("rd.break=postmount").break_before, vec![Stage::Switch]);
+        let f = parse("break=later");
+        assert!(f.break_before.is_empty());
+        assert!(
+            f.problems[0].contains("break=later: unknown stage later"),
+            "{:?}",
+            f.problems
+        );
     }
 
     #[test]

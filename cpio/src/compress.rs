@@ -150,9 +150,9 @@ impl Compression {
         }
     }
 
-    /// Wraps `out` in an encoder. All encoders are single-threaded: zstd's
-    /// multithreaded mode cuts the input into jobs whose boundaries would make the
-    /// output depend on the worker count.
+    /// Wraps `out` in an encoder. zstd runs multithreaded (one worker per core; its
+    /// bytes do not depend on the worker count, see below); xz and gzip are
+    /// single-threaded.
     pub fn encoder<W: Write>(self, level: Option<u32>, out: W) -> Result<Encoder<W>, CompressError> {
         let level = self.check_level(level)?;
         let enc_err = |source| CompressError::Encode {

@@ -1,7 +1,7 @@
 //! `build`: the direct form (`--rootfs DIR`, a [`Recipe`] of the composer) or the
 //! staged pipeline of `--config` (`crate::pipeline`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -59,6 +59,10 @@ pub struct BuildArgs {
     /// A tier file instead of a preset (may `include` a preset).
     #[arg(long, value_name = "FILE")]
     tiers: Option<PathBuf>,
+    /// Keep an image that cannot boot (no handover target, its loader or libraries
+    /// missing, no shell where the config allows one) with a warning, not an error.
+    #[arg(long)]
+    allow_unbootable: bool,
 }
 
 pub fn run(args: BuildArgs) -> Result<()> {
@@ -123,6 +127,7 @@ fn direct(rootfs: PathBuf, args: BuildArgs) -> Result<()> {
             .unwrap_or_else(|| PathBuf::from(format!("output/initramfs.cpio{}", compression.extension()))),
     };
     let s = prepared.pack(&init, &[], &pack)?;
+    check_bootable(&s.path, args.allow_unbootable)?;
     println!(
         "{}: {} entries, {} bytes cpio, {} bytes {}",
         s.path.display(),
@@ -132,6 +137,26 @@ fn direct(rootfs: PathBuf, args: BuildArgs) -> Result<()> {
         compression
     );
     Ok(())
+}
+
+/// The image read back as the init will use it (`crate::bootable`).
+fn check_bootable(image: &Path, allow: bool) -> Result<()> {
+    let problems = crate::bootable::check(image)?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list = problems.join("\n  ");
+    if allow {
+        eprintln!(
+            "warning: {} cannot boot (--allow-unbootable):\n  {list}",
+            image.display()
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} was written but cannot boot:\n  {list}\n(--allow-unbootable keeps such an image without this error)",
+        image.display()
+    )
 }
 
 /// The pipeline form of `build` (no --rootfs): the logic is in `crate::pipeline`.
@@ -146,6 +171,7 @@ fn pipeline(args: BuildArgs) -> Result<()> {
         (args.tiers.is_some(), "--tiers"),
         (args.root_owned, "--root-owned"),
         (args.level.is_some(), "--level"),
+        (args.allow_unbootable, "--allow-unbootable"),
     ];
     if let Some((_, flag)) = direct.iter().find(|(set, _)| *set) {
         anyhow::bail!(

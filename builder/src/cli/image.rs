@@ -12,8 +12,11 @@ pub fn ls(image: &Path) -> Result<()> {
 
 pub fn cat(image: &Path, path: &str) -> Result<()> {
     let data = crate::unpack::cat(image, path)?;
-    std::io::stdout().write_all(&data).context("stdout")?;
-    Ok(())
+    match std::io::stdout().write_all(&data) {
+        // `cat IMG FILE | head -c1`: the reader has what it wanted; stop quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("stdout"),
+    }
 }
 
 pub fn unpack(image: &Path, dir: &Path) -> Result<()> {

@@ -45,6 +45,8 @@ pub enum LintError {
     MixedSet { dir: PathBuf },
     #[error("{}: no units (*.yaml, or system/*.toml and services/*.toml)", dir.display())]
     EmptySet { dir: PathBuf },
+    #[error("{}: not a unit directory: {why}", dir.display())]
+    NoDir { dir: PathBuf, why: String },
 }
 
 /// All errors of one set; empty means clean.

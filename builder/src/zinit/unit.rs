@@ -142,6 +142,28 @@ impl UnitSet {
     /// cannot be used are returned as errors next to the set, so one run reports all.
     pub fn load(dir: &Path) -> (UnitSet, Vec<LintError>) {
         let mut errors = Vec::new();
+        // A missing path or a file is said as such, not as an empty set.
+        let why = match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => None,
+            Ok(_) => Some("it is not a directory".to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("it does not exist".to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = why {
+            let set = UnitSet {
+                generation: Generation::V2Yaml,
+                dir: dir.to_path_buf(),
+                units: Vec::new(),
+                scripts: Vec::new(),
+            };
+            return (
+                set,
+                vec![LintError::NoDir {
+                    dir: dir.to_path_buf(),
+                    why,
+                }],
+            );
+        }
         let yaml = files_with(dir, "yaml", &mut errors);
         let toml_dirs: Vec<_> = ["system", "services"]
             .iter()
