@@ -9,6 +9,7 @@
 //!
 //! udev mode ([`udev`]): the shell /init's way with the image's own udevd.
 
+pub mod rules;
 pub mod sysfs;
 pub mod udev;
 
