@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::coldplug::rules::pass::{self, RulesPass};
 use crate::coldplug::{self, sysfs::Sysfs};
 use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
 use crate::log;
@@ -212,9 +213,12 @@ impl Hardware {
         }
         let mut requested: HashSet<String> = HashSet::new();
         let (mut loaded, mut failed) = (0usize, 0usize);
+        // The rules tier (coldplug/rules): evaluated for each new device in the same
+        // round as its modalias, and once more after the loop for devices without one.
+        let mut rules = RulesPass::new(&root_of(cfg), &self.sysfs);
         let mut handle = |aliases: &[String]| -> Vec<String> {
             let mut unmatched = Vec::new();
-            let mut reqs = Vec::new();
+            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
             for a in aliases {
                 let mods: Vec<String> = idx
                     .aliases
@@ -234,14 +238,7 @@ impl Hardware {
                     }
                 }
             }
-            if !reqs.is_empty() {
-                for o in self.load(sys, cfg, &reqs, report) {
-                    match o.result {
-                        Ok(_) => loaded += 1,
-                        Err(_) => failed += 1,
-                    }
-                }
-            }
+            self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
             unmatched
         };
         let sum = coldplug::native(
@@ -250,6 +247,13 @@ impl Hardware {
             Duration::from_millis(cfg.coldplug_quiet_ms),
             &mut handle,
         );
+        loop {
+            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
+            if reqs.is_empty() {
+                break;
+            }
+            self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
+        }
         log::info(&format!(
             "hardware: {} devices, {loaded} modules loaded, {failed} failed, {} without a module, {} rounds{}",
             sum.devices,
@@ -262,6 +266,26 @@ impl Hardware {
             }
         ));
         write_unmatched(&root_of(cfg), &sum.unmatched);
+    }
+
+    /// [`Hardware::load`], counting (loaded, failed).
+    fn load_counted(
+        &mut self,
+        sys: &dyn Sys,
+        cfg: &Config,
+        reqs: &[Request],
+        report: &mut BootReport,
+        counts: (&mut usize, &mut usize),
+    ) {
+        if reqs.is_empty() {
+            return;
+        }
+        for o in self.load(sys, cfg, reqs, report) {
+            match o.result {
+                Ok(_) => *counts.0 += 1,
+                Err(_) => *counts.1 += 1,
+            }
+        }
     }
 
     fn udev(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {

@@ -10,6 +10,7 @@
 pub mod device;
 pub mod eval;
 pub mod parse;
+pub mod pass;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
