@@ -43,7 +43,7 @@ fn machine(img: &Image) -> Vec<String> {
     fs::write(fat.join("hello.txt"), "a FAT drive\n").unwrap();
     let args = [
         format!("file={},if=virtio,format=raw", disk("vblk.raw")),
-        format!("file=fat:{},if=ide,index=0,format=raw", fat.display()),
+        format!("file=fat:rw:{},if=ide,index=0,format=raw", fat.display()),
         "if=ide,index=2,media=cdrom".to_string(),
         format!("file={},if=none,id=sdisk,format=raw", disk("scsi.raw")),
         "if=none,id=scd,media=cdrom".to_string(),

@@ -12,12 +12,26 @@ use std::path::Path;
 
 use zos_init::config::{Config, CONFIG_PATH};
 use zos_init::sys::{linux::LinuxSys, Sys};
-use zos_init::{cmdline, emergency, log, plan, run::Runner, stage::Stage, table};
+use zos_init::{cmdline, emergency, log, modprobe, plan, run::Runner, stage::Stage, table};
 
-/// Called once by the C runtime; the arguments are not used (the kernel's extra
-/// words reach us through /proc/cmdline).
+/// Called once by the C runtime. As PID 1 the arguments are not used (the kernel's
+/// extra words reach us through /proc/cmdline); run by the kernel as its modprobe
+/// (`/init -q -- <name>`, see `modprobe.rs`) the init answers that one request.
 #[no_mangle]
-pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+// The C runtime is the only caller, with its own argv: marking it unsafe changes nothing.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    let args: Vec<String> = (0..argc.max(0) as usize)
+        // SAFETY: the C runtime passes argc valid, NUL-terminated argv strings.
+        .map(|i| {
+            unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) }
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    if let Some(name) = modprobe::request_of(LinuxSys.pid(), &args) {
+        return modprobe::helper(&LinuxSys, name, std::path::Path::new(modprobe::REQUESTS));
+    }
     pid1()
 }
 
@@ -55,6 +69,8 @@ fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
     let proc = table::proc_row();
     sys.mount(&proc)
         .map_err(|e| format!("stage {}: mount -t proc proc /proc: {e}", Stage::Mounts))?;
+    // From here on the kernel's module requests reach a program that exists.
+    modprobe::install(sys);
     let cmdline = sys.read_to_string(Path::new("/proc/cmdline")).unwrap_or_else(|e| {
         log::warn(&format!("mounts: {e}; booting with the image's config only"));
         String::new()
