@@ -74,9 +74,7 @@ fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
         String::new()
     });
     let flags = cmdline::parse(&cmdline);
-    // Opt-in for now: with the init answering the kernel's requests, udev mode's
-    // triggers stalled past their bound under QEMU (docs/MODULES.md).
-    if cmdline.split_whitespace().any(|w| w == modprobe::OPT_IN) {
+    if !cmdline.split_whitespace().any(|w| w == modprobe::OPT_OUT) {
         modprobe::install(sys);
     }
     let cfg = load_config(sys).with_flags(&flags);

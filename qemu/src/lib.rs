@@ -31,6 +31,7 @@ pub mod debpkg;
 pub mod efi;
 mod error;
 mod exec;
+pub mod generic_kernel;
 pub mod kernel;
 pub mod launch;
 pub mod probe;
