@@ -23,8 +23,6 @@ use crate::modules::options::ModprobeConf;
 use crate::report::{BootReport, ModuleRecord};
 use crate::sys::Sys;
 
-/// The cmdline word that turns [`install`] off (the kernel's path is left alone).
-pub const OPT_OUT: &str = "zos.modprobe=kernel";
 pub const KERNEL_MODPROBE: &str = "/proc/sys/kernel/modprobe";
 /// The init's own path, which the kernel runs for each request.
 pub const SELF: &str = "/init";

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use zos_init::config::{Config, CONFIG_PATH};
+use zos_common::config::{Config, CONFIG_PATH};
 
 use super::image::ImageView;
 use super::install::{handover_config, prepare, set_handover, unit_extras, ZinitError};

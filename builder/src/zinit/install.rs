@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use zos_init::config::{Config, CONFIG_PATH};
+use zos_common::config::{Config, CONFIG_PATH};
 
 use super::fetch::ZinitBins;
 use super::image::ImageView;

@@ -72,7 +72,7 @@ impl fmt::Display for LintReport {
 }
 
 /// The PATH services get: zinit inherits the one the init sets at handover.
-pub const SERVICE_PATH: &str = zos_init::config::HANDOVER_PATH;
+pub const SERVICE_PATH: &str = zos_common::config::HANDOVER_PATH;
 
 /// Words that `sh -c` runs without looking for a program (busybox ash builtins and
 /// keywords); zinit 0.1 runs every `exec` through `/bin/sh -c`.
