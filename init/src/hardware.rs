@@ -238,6 +238,9 @@ impl Hardware {
         // The rules tier (coldplug/rules): evaluated for each new device in the same
         // round as its modalias, and once more after the loop for devices without one.
         let mut rules = RulesPass::new(&root_of(cfg), &self.sysfs);
+        let sysfs = self.sysfs.clone();
+        let base = Duration::from_millis(cfg.coldplug_quiet_ms);
+        let quiet = || coldplug::late::quiet_now(sys, &sysfs, base);
         let mut handle = |aliases: &[String]| -> Vec<String> {
             let mut unmatched = Vec::new();
             let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
@@ -263,12 +266,7 @@ impl Hardware {
             self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
             unmatched
         };
-        let sum = coldplug::native(
-            &mut devs,
-            timeout,
-            Duration::from_millis(cfg.coldplug_quiet_ms),
-            &mut handle,
-        );
+        let sum = coldplug::native(&mut devs, timeout, &quiet, &mut handle);
         loop {
             let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
             if reqs.is_empty() {
