@@ -10,6 +10,7 @@
 
 use crate::config::{parse_bool, valid_size, ColdplugMode, EmergencyAction, LogLevel, LogTargets};
 use crate::debug_flags::{DebugFlags, Source};
+use crate::kernel_requests::KernelRequests;
 use crate::stage::Stage;
 
 /// What the kernel command line asks of the init. `None`: keep the config's value.
@@ -39,6 +40,8 @@ pub struct Flags {
     pub debug: DebugFlags,
     /// `zos.coldplug=native|udev|off`.
     pub coldplug: Option<ColdplugMode>,
+    /// `zos.modprobe=init|kernel`: who answers the kernel's module requests.
+    pub kernel_requests: Option<KernelRequests>,
     /// `modules_load=a,b` (also `rd.modules_load=`, `modules-load=`): more modules.
     pub modules_load: Vec<String>,
     /// `module_blacklist=a,b` (also `modprobe.blacklist=`, `rd.driver.blacklist=`).
@@ -245,6 +248,13 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
                 None
             }
             Err(e) => Some(format!("zos.coldplug={v}: {e}")),
+        },
+        ("zos.modprobe", Some(v)) => match v.parse() {
+            Ok(k) => {
+                flags.kernel_requests = Some(k);
+                None
+            }
+            Err(e) => Some(format!("zos.modprobe={v}: {e}")),
         },
         ("modules_load" | "modules-load" | "rd.modules_load" | "rd.modules-load", Some(v)) => {
             push_names(&mut flags.modules_load, v)
@@ -494,6 +504,11 @@ mod tests {
         assert_eq!(f.module_params, vec!["virtio_net.napi_tx=1", "i915.modeset"]);
         assert!(f.problems.is_empty(), "{:?}", f.problems);
         assert_eq!(parse("zos.coldplug=maybe").problems.len(), 1);
+        assert_eq!(
+            parse("zos.modprobe=kernel").kernel_requests,
+            Some(KernelRequests::Kernel)
+        );
+        assert_eq!(parse("zos.modprobe=sometimes").problems.len(), 1);
     }
 
     #[test]

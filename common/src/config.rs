@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::cmdline::Flags;
+pub use crate::kernel_requests::KernelRequests;
 
 /// Where the builder puts the config file in the image.
 pub const CONFIG_PATH: &str = "/etc/zos-init.conf";
@@ -156,6 +157,8 @@ pub struct Config {
     pub coldplug_timeout_ms: u64,
     /// Native coldplug stops after this long without a new uevent, in ms.
     pub coldplug_quiet_ms: u64,
+    /// Who answers the kernel's module requests until switch_root.
+    pub kernel_requests: KernelRequests,
     /// The essential tier: loaded at every boot (the shell's `modprobe btrfs fuse`).
     pub essential_modules: Vec<String>,
     /// Extra modules to load (`modules_load=` on the cmdline adds to these).
@@ -193,6 +196,7 @@ impl Default for Config {
             coldplug: ColdplugMode::Native,
             coldplug_timeout_ms: 10_000,
             coldplug_quiet_ms: 100,
+            kernel_requests: KernelRequests::Init,
             essential_modules: vec!["btrfs".into(), "fuse".into()],
             modules_load: Vec::new(),
             module_blacklist: Vec::new(),
@@ -258,6 +262,7 @@ impl Config {
             "coldplug" => self.coldplug = value.parse().map_err(|e| format!("coldplug: {e}"))?,
             "coldplug_timeout_ms" => self.coldplug_timeout_ms = millis(key, value)?,
             "coldplug_quiet_ms" => self.coldplug_quiet_ms = millis(key, value)?,
+            "kernel_requests" => self.kernel_requests = value.parse().map_err(|e| format!("kernel_requests: {e}"))?,
             "essential_modules" => self.essential_modules = list(),
             "modules_load" => self.modules_load = list(),
             "module_blacklist" => self.module_blacklist = list(),
@@ -276,11 +281,12 @@ impl Config {
     /// The hardware-stage keys (docs/MODULES.md).
     fn render_hardware(&self) -> String {
         format!(
-            "coldplug = {}\ncoldplug_timeout_ms = {}\ncoldplug_quiet_ms = {}\nessential_modules = {}\n\
+            "coldplug = {}\ncoldplug_timeout_ms = {}\ncoldplug_quiet_ms = {}\nkernel_requests = {}\nessential_modules = {}\n\
              modules_load = {}\nmodule_blacklist = {}\nmodule_params = {}\n",
             self.coldplug,
             self.coldplug_timeout_ms,
             self.coldplug_quiet_ms,
+            self.kernel_requests,
             self.essential_modules.join(" "),
             self.modules_load.join(" "),
             self.module_blacklist.join(" "),
@@ -349,6 +355,9 @@ impl Config {
         self.exclude.extend(flags.copy_exclude.iter().cloned());
         if let Some(c) = flags.coldplug {
             self.coldplug = c;
+        }
+        if let Some(k) = flags.kernel_requests {
+            self.kernel_requests = k;
         }
         self.modules_load.extend(flags.modules_load.iter().cloned());
         self.module_blacklist.extend(flags.module_blacklist.iter().cloned());

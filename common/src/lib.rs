@@ -8,6 +8,7 @@
 pub mod cmdline;
 pub mod config;
 pub mod debug_flags;
+pub mod kernel_requests;
 pub mod modules;
 pub mod report;
 pub mod stage;

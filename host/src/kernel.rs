@@ -44,8 +44,13 @@ pub fn debian_cloud_kernel_in(cache: &Cache, arch: Arch) -> Result<Kernel, Error
         let dep = dep.strip_suffix(&qualifier).unwrap_or(dep);
         dep.starts_with("linux-image-") && dep.ends_with(&suffix) && dep != bare
     })?;
-    let pkg = debpkg::fetch_with(cache, &concrete, |tree, _| {
-        // The package ships no modules.dep (the postinst makes it): make it once here.
+    fetch_kernel_package(cache, &concrete, arch)
+}
+
+/// A concrete `linux-image-<version>` package, extracted with `depmod -b` run once over
+/// its tree (the package ships no modules.dep: the postinst makes it).
+pub(crate) fn fetch_kernel_package(cache: &Cache, package: &str, arch: Arch) -> Result<Kernel, Error> {
+    let pkg = debpkg::fetch_with(cache, package, |tree, _| {
         let (version, _) = find_kernel(tree)?;
         exec::ensure_tool("depmod", "kmod")?;
         exec::run(Command::new("depmod").arg("-b").arg(tree).arg(&version))?;

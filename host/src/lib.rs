@@ -35,6 +35,7 @@ pub mod debpkg;
 pub mod efi;
 mod error;
 pub mod exec;
+pub mod generic_kernel;
 pub mod kernel;
 pub mod launch;
 pub mod netboot;

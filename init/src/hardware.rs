@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::coldplug::rules::pass::{self, RulesPass};
 use crate::coldplug::{self, sysfs::Sysfs};
 use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
 use crate::log::{self, Level};
@@ -234,9 +235,15 @@ impl Hardware {
         }
         let mut requested: HashSet<String> = HashSet::new();
         let (mut loaded, mut failed) = (0usize, 0usize);
+        // The rules tier (coldplug/rules): evaluated for each new device in the same
+        // round as its modalias, and once more after the loop for devices without one.
+        let mut rules = RulesPass::new(&root_of(cfg), &self.sysfs);
+        let sysfs = self.sysfs.clone();
+        let base = Duration::from_millis(cfg.coldplug_quiet_ms);
+        let quiet = || coldplug::late::quiet_now(sys, &sysfs, base);
         let mut handle = |aliases: &[String]| -> Vec<String> {
             let mut unmatched = Vec::new();
-            let mut reqs = Vec::new();
+            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
             for a in aliases {
                 let mods: Vec<String> = idx
                     .aliases
@@ -256,22 +263,17 @@ impl Hardware {
                     }
                 }
             }
-            if !reqs.is_empty() {
-                for o in self.load(sys, cfg, &reqs, report) {
-                    match o.result {
-                        Ok(_) => loaded += 1,
-                        Err(_) => failed += 1,
-                    }
-                }
-            }
+            self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
             unmatched
         };
-        let sum = coldplug::native(
-            &mut devs,
-            timeout,
-            Duration::from_millis(cfg.coldplug_quiet_ms),
-            &mut handle,
-        );
+        let sum = coldplug::native(&mut devs, timeout, &quiet, &mut handle);
+        loop {
+            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
+            if reqs.is_empty() {
+                break;
+            }
+            self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
+        }
         log::stage(
             Level::Info,
             Stage::Hardware,
@@ -288,6 +290,26 @@ impl Hardware {
             ),
         );
         write_unmatched(&root_of(cfg), &sum.unmatched);
+    }
+
+    /// [`Hardware::load`], counting (loaded, failed).
+    fn load_counted(
+        &mut self,
+        sys: &dyn Sys,
+        cfg: &Config,
+        reqs: &[Request],
+        report: &mut BootReport,
+        counts: (&mut usize, &mut usize),
+    ) {
+        if reqs.is_empty() {
+            return;
+        }
+        for o in self.load(sys, cfg, reqs, report) {
+            match o.result {
+                Ok(_) => *counts.0 += 1,
+                Err(_) => *counts.1 += 1,
+            }
+        }
     }
 
     fn udev(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {

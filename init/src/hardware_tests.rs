@@ -165,3 +165,28 @@ fn udev_mode_runs_the_images_udevd_in_the_new_root() {
     boot(&sys, &cfg, t.path());
     assert!(position(&sys.kmod.calls(), "virtio_pci.ko").is_some());
 }
+
+/// The rules tier: a SCSI disk gets `sg` from the built-in rules (the new root has no
+/// rules files), and the report names the rule line and the device.
+#[test]
+fn a_scsi_device_gets_sg_from_the_rules() {
+    let (t, cfg) = scene();
+    let sys_dir = t.path().join("sys");
+    let disk = sys_dir.join("devices/pci0000:00/0000:00:04.0/virtio1/host0/target0:0:0/0:0:0:0");
+    std::fs::create_dir_all(&disk).unwrap();
+    std::fs::create_dir_all(sys_dir.join("bus/scsi")).unwrap();
+    std::fs::write(disk.join("uevent"), "DEVTYPE=scsi_device\nMODALIAS=scsi:t-0x00\n").unwrap();
+    std::os::unix::fs::symlink(sys_dir.join("bus/scsi"), disk.join("subsystem")).unwrap();
+    let sys = rec(&cfg, &[]);
+    let report = boot(&sys, &cfg, t.path());
+    let k = sys.kmod.calls();
+    assert!(
+        position(&k, "scsi_mod.ko").unwrap() < position(&k, "sg.ko").unwrap(),
+        "{k:#?}"
+    );
+    let sg = report.modules.iter().find(|r| r.name == "sg").expect("sg loaded");
+    assert_eq!(
+        sg.via,
+        "rule zos-init-builtin.rules:9 on /devices/pci0000:00/0000:00:04.0/virtio1/host0/target0:0:0/0:0:0:0"
+    );
+}

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fit;
 pub mod hardware;
 pub mod log;
+pub mod modprobe;
 pub mod modules;
 pub mod plan;
 pub mod run;

@@ -11,17 +11,31 @@
 use std::convert::Infallible;
 use std::path::Path;
 
-use zos_init::config::{Config, CONFIG_PATH};
+use zos_init::config::{Config, KernelRequests, CONFIG_PATH};
 use zos_init::error::{InitError, StepError};
 use zos_init::log::{self, Level};
 use zos_init::plan::{self, Step};
 use zos_init::sys::{linux::LinuxSys, Sys};
-use zos_init::{cmdline, emergency, run::Runner, stage::Stage, table};
+use zos_init::{cmdline, emergency, modprobe, run::Runner, stage::Stage, table};
 
-/// Called once by the C runtime; the arguments are not used (the kernel's extra
-/// words reach us through /proc/cmdline).
+/// Called once by the C runtime. As PID 1 the arguments are not used (the kernel's
+/// extra words reach us through /proc/cmdline); run by the kernel as its modprobe
+/// (`/init -q -- <name>`, see `modprobe.rs`) the init answers that one request.
 #[no_mangle]
-pub extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+// The C runtime is the only caller, with its own argv: marking it unsafe changes nothing.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    let args: Vec<String> = (0..argc.max(0) as usize)
+        .map(|i| {
+            // SAFETY: the C runtime passes argc valid, NUL-terminated argv strings.
+            unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) }
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    if let Some(name) = modprobe::request_of(LinuxSys.pid(), &args) {
+        return modprobe::helper(&LinuxSys, name, std::path::Path::new(modprobe::REQUESTS));
+    }
     pid1()
 }
 
@@ -71,6 +85,10 @@ fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<Infallible, InitE
     });
     let flags = cmdline::parse(&cmdline);
     let cfg = load_config(sys).with_flags(&flags);
+    // Before the copy frees /sbin/modprobe: requests must work at every moment.
+    if cfg.kernel_requests == KernelRequests::Init {
+        modprobe::install(sys);
+    }
     log::configure(cfg.log_level, cfg.log_targets);
     emergency::set(emergency::Settings::from_config(&cfg));
     for p in &flags.problems {

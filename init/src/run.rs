@@ -189,6 +189,8 @@ impl<'a> Runner<'a> {
         };
         let started = self.started;
         let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
+        // /init goes with the old root: the new root's own modprobe from here on.
+        crate::modprobe::restore_and_collect(sys, &mut self.report, Path::new(crate::modprobe::REQUESTS));
         let report = &mut self.report;
         let mut last_words = || {
             // chroot done: the new root is "/" now, for any report after this.

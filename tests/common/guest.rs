@@ -130,8 +130,13 @@ impl Image {
 
     /// [`Image::boot`] with extra QEMU arguments (devices, drives).
     pub fn boot_with(&self, append: &str, memory_mb: u32, qemu_args: &[&str]) -> BootOutcome {
+        self.boot_on(&parts().kernel, append, memory_mb, qemu_args)
+    }
+
+    /// [`Image::boot_with`] on another kernel than the cloud kernel.
+    pub fn boot_on(&self, kernel: &Kernel, append: &str, memory_mb: u32, qemu_args: &[&str]) -> BootOutcome {
         let initrd = self.pack();
-        let mut boot = Boot::new(&parts().kernel, &initrd);
+        let mut boot = Boot::new(kernel, &initrd);
         boot.append = append.to_string();
         boot.memory_mb = memory_mb;
         boot.timeout = Duration::from_secs(180);
@@ -145,7 +150,12 @@ impl Image {
     /// Pack the test kernel's modules chosen by `tiers` (text of a tier file) into the
     /// rootfs, closure and index included; returns the image's module directory.
     pub fn add_modules(&self, tiers: &str) -> PathBuf {
-        let tree = zos_builder::modules::ModuleTree::open(&parts().kernel.modules_dir).unwrap();
+        self.add_modules_from(&parts().kernel.modules_dir, tiers)
+    }
+
+    /// [`Image::add_modules`] from another kernel's `lib/modules/<version>`.
+    pub fn add_modules_from(&self, modules_dir: &Path, tiers: &str) -> PathBuf {
+        let tree = zos_builder::modules::ModuleTree::open(modules_dir).unwrap();
         let file = self.dir.path().join("test.tiers");
         fs::write(&file, tiers).unwrap();
         let tiers = zos_builder::tiers::Tiers::from_file(&file).unwrap();

@@ -9,6 +9,8 @@
 //!
 //! udev mode ([`udev`]): the shell /init's way with the image's own udevd.
 
+pub mod late;
+pub mod rules;
 pub mod sysfs;
 pub mod udev;
 
@@ -37,11 +39,12 @@ pub struct NativeSummary {
 }
 
 /// The native loop. `handle` matches and loads a batch of new modaliases and returns
-/// those it found no module for.
+/// those it found no module for; `quiet` is the window to wait now (it grows once a
+/// driver with a delayed scan is loaded, [`late`]).
 pub fn native(
     devs: &mut dyn Devices,
     bound: Duration,
-    quiet: Duration,
+    quiet: &dyn Fn() -> Duration,
     handle: &mut dyn FnMut(&[String]) -> Vec<String>,
 ) -> NativeSummary {
     let t0 = Instant::now();
@@ -62,7 +65,7 @@ pub fn native(
             sum.timed_out = true;
             break;
         }
-        match devs.wait(quiet.min(left)) {
+        match devs.wait(quiet().min(left)) {
             None => break,
             Some(events) => pending = events,
         }
@@ -117,7 +120,12 @@ mod tests {
             batches.push(b.to_vec());
             b.iter().filter(|a| a.starts_with("pci:v00008086")).cloned().collect()
         };
-        let s = native(&mut f, Duration::from_secs(5), Duration::from_millis(10), &mut handle);
+        let s = native(
+            &mut f,
+            Duration::from_secs(5),
+            &|| Duration::from_millis(10),
+            &mut handle,
+        );
         assert_eq!(batches[0].len(), 2);
         assert_eq!(batches[1], vec!["virtio:d00000001v00001AF4"]);
         assert_eq!(batches[2], vec!["usb:v1234p5678"]);
@@ -143,7 +151,7 @@ mod tests {
         let s = native(
             &mut Noisy,
             Duration::from_millis(50),
-            Duration::from_millis(20),
+            &|| Duration::from_millis(20),
             &mut |_| Vec::new(),
         );
         assert!(s.timed_out);

@@ -1,0 +1,213 @@
+//! Kernel module requests (`request_module`: `crypto-*`, `fs-*`, `net-pf-*`,
+//! `char-major-*`...) while the init runs. The kernel runs the program named in
+//! /proc/sys/kernel/modprobe as `<path> -q -- <name>` and waits for it. The
+//! initramfs's /sbin/modprobe is gone once copy-and-free has run, so the init names
+//! itself (`/init`, which lives until switch_root frees the old root): run that way,
+//! not as PID 1, it is a small modprobe ([`helper`]) over the same loader.
+//!
+//! Each request is a line in the kmsg and one in [`REQUESTS`]; right before
+//! switch_root [`restore_and_collect`] puts the kernel's path back (the new root's own
+//! /sbin/modprobe answers after the handover) and moves the lines into the boot report.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::hardware::Hardware;
+use crate::log;
+use crate::modules::index::{ModIndex, Resolved};
+use crate::modules::load::Request;
+use crate::modules::options::ModprobeConf;
+use crate::report::{BootReport, ModuleRecord};
+use crate::sys::Sys;
+
+pub const KERNEL_MODPROBE: &str = "/proc/sys/kernel/modprobe";
+/// The init's own path, which the kernel runs for each request.
+pub const SELF: &str = "/init";
+/// Where helpers append their results: the shared devtmpfs, which neither the copy
+/// nor the free touches (and which the new root mounts too).
+pub const REQUESTS: &str = "/dev/.zos-init-kernel-requests";
+
+/// The path the kernel had, for [`restore_and_collect`].
+static WAS: Mutex<Option<String>> = Mutex::new(None);
+
+/// Whether this process is the kernel asking for a module: `argv` is
+/// `[path, "-q", "--", name]` and we are not PID 1. Returns the name.
+pub fn request_of(pid: u32, argv: &[String]) -> Option<&str> {
+    match argv {
+        [_, q, dd, name] if pid != 1 && q == "-q" && dd == "--" => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+/// Point the kernel's module requests at the init itself (logged; failure is a
+/// warning: requests then fail as they did under the shell once /sbin was freed).
+pub fn install(sys: &dyn Sys) {
+    let path = Path::new(KERNEL_MODPROBE);
+    let was = sys.read_to_string(path).map(|s| s.trim().to_string()).ok();
+    match sys.write_file(path, SELF.as_bytes()) {
+        Ok(()) => {
+            log::debug(&format!(
+                "mounts: kernel module requests go to {SELF} until switch_root (was {})",
+                was.as_deref().unwrap_or("?")
+            ));
+            *WAS.lock().unwrap_or_else(|e| e.into_inner()) = was;
+        }
+        Err(e) => log::warn(&format!(
+            "mounts: {e}; kernel module requests (crypto-*, fs-*) fail once the copy frees /sbin/modprobe"
+        )),
+    }
+}
+
+/// Put the kernel's modprobe path back and report what the kernel asked for.
+pub fn restore_and_collect(sys: &dyn Sys, report: &mut BootReport, requests: &Path) {
+    if let Some(was) = WAS.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Err(e) = sys.write_file(Path::new(KERNEL_MODPROBE), was.as_bytes()) {
+            log::warn(&format!(
+                "switch: {e}; kernel module requests after the handover will fail"
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(requests).unwrap_or_default();
+    // Read once: the new root sees this devtmpfs too.
+    let _ = std::fs::remove_file(requests);
+    report.modules.extend(text.lines().filter_map(parse_line));
+}
+
+/// `name\tvia\tstart_us\ttook_us\terror-or-empty`.
+fn parse_line(l: &str) -> Option<ModuleRecord> {
+    let f: Vec<&str> = l.splitn(5, '\t').collect();
+    let us = |s: &str| Duration::from_micros(s.parse().unwrap_or(0));
+    Some(ModuleRecord {
+        name: f.first()?.to_string(),
+        via: f.get(1)?.to_string(),
+        start: us(f.get(2)?),
+        took: us(f.get(3)?),
+        error: f.get(4).filter(|e| !e.is_empty()).map(|e| e.to_string()),
+    })
+}
+
+fn format_line(r: &ModuleRecord) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\n",
+        r.name,
+        r.via,
+        r.start.as_micros(),
+        r.took.as_micros(),
+        r.error.as_deref().unwrap_or("").replace(['\t', '\n'], " ")
+    )
+}
+
+/// The module tree to answer from: the initramfs's own while it is there (before the
+/// copy, or with `copy = off`), else the new root's.
+fn tree(release: &str) -> Option<(PathBuf, PathBuf)> {
+    let new_root = PathBuf::from(Config::default().new_root);
+    [PathBuf::from("/"), new_root]
+        .into_iter()
+        .map(|root| (root.join("lib/modules").join(release), root))
+        .find(|(dir, _)| dir.join("modules.dep").is_file())
+}
+
+/// Answer one request: resolve `name` (module or alias, modprobe.d `blacklist`
+/// applying to aliases), load it with its dependencies, record it. 0 when loaded,
+/// built in or already there; 1 otherwise (the kernel only logs the status).
+pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
+    log::open_kmsg();
+    let release = rustix::system::uname().release().to_string_lossy().into_owned();
+    let via = format!("kernel request {name}");
+    let start = log::since_boot();
+    let record = |r: ModuleRecord| {
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(requests) {
+            let _ = f.write_all(format_line(&r).as_bytes());
+        }
+    };
+    let fail = |why: String| {
+        log::info(&format!("modprobe: {via}: {why}"));
+        record(ModuleRecord {
+            name: name.to_string(),
+            via: via.clone(),
+            start,
+            took: log::since_boot().saturating_sub(start),
+            error: Some(why),
+        });
+        1
+    };
+    let Some((dir, root)) = tree(&release) else {
+        return fail(format!("no lib/modules/{release}/modules.dep in / or the new root"));
+    };
+    let idx = match ModIndex::load(&dir) {
+        Ok(i) => i,
+        Err(e) => return fail(e.to_string()),
+    };
+    let conf = ModprobeConf::load(&[&root.join("etc/modprobe.d"), &root.join("lib/modprobe.d")]);
+    let mods = match idx.resolve(name) {
+        Resolved::Modules(m) if m == [crate::modules::normalize(name)] => m,
+        Resolved::Modules(m) => m.into_iter().filter(|m| !conf.blacklist.contains(m)).collect(),
+        Resolved::Builtin => return 0,
+        Resolved::NotFound => return fail(format!("no module or alias `{name}` in {}", dir.display())),
+    };
+    let cfg = Config {
+        new_root: root.display().to_string(),
+        ..Default::default()
+    };
+    let mut hw = Hardware::default();
+    hw.modules_dir = Some(dir);
+    hw.release = Some(release);
+    let reqs: Vec<Request> = mods
+        .into_iter()
+        .map(|m| Request {
+            name: m,
+            via: via.clone(),
+        })
+        .collect();
+    let mut report = BootReport::default();
+    let outcomes = hw.load(sys, &cfg, &reqs, &mut report);
+    report.modules.into_iter().for_each(record);
+    i32::from(outcomes.iter().any(|o| o.result.is_err()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_kernels_argv_shape_outside_pid1_is_a_request() {
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let k = argv(&["/init", "-q", "--", "crypto-crc64-rocksoft"]);
+        assert_eq!(request_of(4242, &k), Some("crypto-crc64-rocksoft"));
+        assert_eq!(request_of(1, &k), None);
+        assert_eq!(request_of(4242, &argv(&["/init"])), None);
+        assert_eq!(request_of(4242, &argv(&["/init", "btrfs"])), None);
+    }
+
+    #[test]
+    fn request_lines_round_trip_into_the_report() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("req");
+        let ok = ModuleRecord {
+            name: "crc64_rocksoft_generic".into(),
+            via: "kernel request crypto-crc64-rocksoft".into(),
+            start: Duration::from_micros(1500),
+            took: Duration::from_micros(250),
+            error: None,
+        };
+        let bad = ModuleRecord {
+            name: "net-pf-99".into(),
+            via: "kernel request net-pf-99".into(),
+            error: Some("no module or alias `net-pf-99` in\t/x".into()),
+            ..ok.clone()
+        };
+        std::fs::write(&file, format_line(&ok) + &format_line(&bad)).unwrap();
+        let sys = crate::sys::record::RecordSys::default();
+        let mut report = BootReport::default();
+        restore_and_collect(&sys, &mut report, &file);
+        assert_eq!(report.modules[0], ok);
+        assert_eq!(
+            report.modules[1].error.as_deref(),
+            Some("no module or alias `net-pf-99` in /x")
+        );
+        assert!(!file.exists(), "read once");
+    }
+}
