@@ -10,6 +10,7 @@ pub mod config;
 pub mod debug_flags;
 pub mod modules;
 pub mod report;
+pub mod root_mode;
 pub mod stage;
 
 pub use config::HANDOVER_PATH;

@@ -35,6 +35,10 @@ pub struct Runner<'a> {
     pub hw: crate::hardware::Hardware,
     /// The cmdline's `zos.debug*` flags.
     pub debug_flags: debug::DebugFlags,
+    /// Bind mode took: the new root is `/` itself, so the switch frees nothing.
+    pub bound: bool,
+    /// /init-debug was there at start (bind mode removes it before the debug stage).
+    pub init_debug_present: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -51,6 +55,9 @@ impl<'a> Runner<'a> {
                 ..Default::default()
             },
             debug_flags: debug::DebugFlags::default(),
+            bound: false,
+            // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
+            init_debug_present: Path::new(debug::INIT_DEBUG).exists(),
         }
     }
 
@@ -90,7 +97,7 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn step(&mut self, step: &Step) -> Result<(), StepError> {
+    pub(crate) fn step(&mut self, step: &Step) -> Result<(), StepError> {
         let sys = self.sys;
         match step {
             Step::Break(stage) => self.break_shell(*stage),
@@ -135,6 +142,8 @@ impl<'a> Runner<'a> {
                 );
             }
             Step::Copy { dst, spec } => self.copy(dst, spec)?,
+            Step::BindRoot { dst, size, spec } => self.bind_root(dst, size, spec)?,
+            Step::ChooseRoot { dst, size, spec } => self.choose_root(dst, size, spec)?,
             Step::Hook(stage) => self.hook(*stage)?,
             Step::Umount(p) => sys.umount(Path::new(p), false)?,
             Step::SwitchRoot {
@@ -160,6 +169,7 @@ impl<'a> Runner<'a> {
             target,
             argv,
             env: &env,
+            bound: self.bound,
         };
         let started = self.started;
         let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
@@ -211,9 +221,7 @@ impl<'a> Runner<'a> {
     /// Debug-file injection (docs/INIT.md): never fails the boot.
     #[cfg(feature = "debug-inject")]
     fn debug_stage(&mut self) {
-        // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
-        let present = Path::new(debug::INIT_DEBUG).exists();
-        let plan = debug::decide(present, self.cfg.debug_inject, &self.debug_flags);
+        let plan = debug::decide(self.init_debug_present, self.cfg.debug_inject, &self.debug_flags);
         if !plan.enabled {
             log::stage(Level::Debug, Stage::Debug, &format!("injection off ({})", plan.why));
             return;
@@ -313,7 +321,7 @@ impl<'a> Runner<'a> {
 }
 
 /// The kernel's `Initramfs unpacking failed: <why>` line, without its prefix.
-fn unpack_failure(dmesg: &str) -> Option<String> {
+pub(crate) fn unpack_failure(dmesg: &str) -> Option<String> {
     dmesg
         .lines()
         .find_map(|l| l.find("Initramfs unpacking failed").map(|i| l[i..].trim().to_string()))
@@ -327,8 +335,9 @@ mod tests {
     use crate::sys::record::RecordSys;
     use rustix::io::Errno;
 
+    /// A boot in copy mode (the shell's), with `cmdline` on top.
     fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
-        let flags = cmdline::parse(cmdline);
+        let flags = cmdline::parse(&format!("zos.root=copy {cmdline}"));
         let cfg = Config::default().with_flags(&flags);
         let plan = plan::build(&cfg, &flags.break_before);
         Runner::new(sys, &cfg, Duration::ZERO).run(&plan)
@@ -341,8 +350,8 @@ mod tests {
         let calls = sys.calls();
         let want_prefix = [
             "mount -t sysfs sysfs /sys",
-            "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
             "mount -t devtmpfs devtmpfs /dev",
+            "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
             "statvfs /mnt/root",
         ];
         let got: Vec<_> = calls
@@ -403,7 +412,7 @@ mod tests {
             (
                 "mount",
                 "/mnt/root",
-                "stage mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
+                "stage copy: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
             ),
             (
                 "statvfs",
