@@ -178,9 +178,9 @@ fn a_long_oddly_quoted_cmdline_does_not_break_the_boot() {
     assert_eq!(fact(&out, "env.runmode").as_deref(), Some("dev"), "{t}");
     let mounts = common::guest::facts(&out);
     assert!(
-        mounts
-            .iter()
-            .any(|(k, v)| k == "mount" && v.contains(" / tmpfs ") && v.contains("size=1572864k")),
+        mounts.iter().any(|(k, v)| k == "mount"
+            && v.contains(&format!(" / {} ", common::guest::root_fstype(&out)))
+            && v.contains("size=1572864k")),
         "{t}"
     );
 }

@@ -70,10 +70,18 @@ impl<'a> Runner<'a> {
                 current = Some((p.stage, log::since_boot()));
             }
             let t0 = log::since_boot();
-            self.step(&p.step).map_err(|source| InitError {
-                stage: p.stage,
-                step: p.step.to_string(),
-                source,
+            self.step(&p.step).map_err(|source| match source {
+                // A step the runner chose at boot (auto's copy steps): name that one.
+                StepError::In { step, source } => InitError {
+                    stage: p.stage,
+                    step,
+                    source: *source,
+                },
+                source => InitError {
+                    stage: p.stage,
+                    step: p.step.to_string(),
+                    source,
+                },
             })?;
             // Every step that is a plain action gets its line, with its duration; the
             // others (copy, hooks, breaks, switch) log richer lines of their own.

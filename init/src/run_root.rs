@@ -44,7 +44,10 @@ impl Runner<'_> {
     fn copy_root(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         for step in plan::copy_steps(self.cfg, dst, spec) {
             let t0 = log::since_boot();
-            self.step(&step)?;
+            self.step(&step).map_err(|e| StepError::In {
+                step: step.to_string(),
+                source: Box::new(e),
+            })?;
             if !matches!(step, Step::Copy { .. }) {
                 let took = log::ms(log::since_boot() - t0);
                 log::stage(Level::Info, Stage::Copy, &format!("{step} ({took})"));
