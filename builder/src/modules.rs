@@ -71,7 +71,16 @@ impl ModuleTree {
     pub fn open(path: &Path) -> Result<ModuleTree, ModulesError> {
         if path.extension().is_some_and(|e| e == "deb") {
             let scratch = std::env::temp_dir().join(format!("zos-builder-modules-{}", std::process::id()));
-            run(Command::new("dpkg-deb").arg("-x").arg(path).arg(&scratch))?;
+            // A leftover of a killed run would mix two packages' modules.
+            let _ = std::fs::remove_dir_all(&scratch);
+            std::fs::create_dir_all(&scratch).map_err(|e| ModulesError::Tool {
+                cmd: format!("mkdir -p {}", scratch.display()),
+                out: e.to_string(),
+            })?;
+            zos_host::deb::unpack(path, &scratch).map_err(|e| ModulesError::Tool {
+                cmd: format!("unpack {}", path.display()),
+                out: e.to_string(),
+            })?;
             let mut t = Self::open(&scratch)?;
             t.scratch = Some(scratch);
             return Ok(t);
@@ -347,22 +356,6 @@ pub fn set_essential(extras: &mut [crate::ExtraEntry], essential: &[String]) -> 
         }
     }
     false
-}
-
-/// The test kernel's modules chosen by a preset, into `root` (for `zos-builder run`).
-pub fn add_test_kernel_preset(root: &Path, preset: &str) -> Result<Selection, ModulesError> {
-    let kernel = zos_qemu::kernel::debian_cloud_kernel(zos_qemu::Arch::host()).map_err(|e| ModulesError::Tool {
-        cmd: "fetch the Debian cloud kernel".into(),
-        out: e.to_string(),
-    })?;
-    let tree = ModuleTree::open(&kernel.modules_dir)?;
-    let tiers = Tiers::preset(preset).map_err(|e| ModulesError::Tool {
-        cmd: format!("preset {preset}"),
-        out: e.to_string(),
-    })?;
-    let sel = select(&tree, &tiers)?;
-    install(&tree, &sel, root, IndexWriter::Auto)?;
-    Ok(sel)
 }
 
 fn run(cmd: &mut Command) -> Result<(), ModulesError> {

@@ -3,6 +3,9 @@
 //! zinit 0.2 on structure, the TOML set for zinit 0.1 also against the real demo
 //! rootfs (Debian's busybox-static with its applet links, as `zos-builder run` packs).
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -114,6 +114,10 @@ pub enum StepError {
     /// steps): the boot error names `step`, not the step of the plan.
     #[error("{step}: {source}")]
     In { step: String, source: Box<StepError> },
+    /// exec returned without an error (only a recorder does that; a real execve
+    /// that succeeds never returns).
+    #[error("the handover target returned control to the init")]
+    HandoverReturned,
 }
 
 /// A boot failure: the stage it happened in, the step (a shell-like line), the cause.

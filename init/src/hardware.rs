@@ -1,7 +1,7 @@
-//! The `hardware` and `modules` stages (called from `run.rs`'s hook): coldplug, then
-//! the essential tier and `modules_load=`. Nothing here fails the boot: a module that
-//! cannot load is logged (name, path, errno) and reported, and the boot goes on, as
-//! the shell's `modprobe` did.
+//! The `hardware` and `modules` stages (the plan's `Coldplug` and `LoadModules`
+//! rows): coldplug, then the essential tier and `modules_load=`. Nothing here fails
+//! the boot: a module that cannot load is logged (name, path, errno) and reported,
+//! and the boot goes on, as the shell's `modprobe` did.
 //!
 //! Modules come from the new root (`<new_root>/lib/modules/$(uname -r)`): the
 //! initramfs copy has been freed by the copy, and zinit's services use the same tree.
@@ -194,25 +194,32 @@ impl Hardware {
     }
 
     /// The `hardware` stage.
-    pub fn coldplug(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+    pub fn coldplug(
+        &mut self,
+        sys: &dyn Sys,
+        cfg: &Config,
+        mode: ColdplugMode,
+        timeout: Duration,
+        report: &mut BootReport,
+    ) {
         let t0 = log::since_boot();
-        match cfg.coldplug {
+        match mode {
             ColdplugMode::Off => log::stage(Level::Info, Stage::Hardware, "coldplug off (zos.coldplug=off)"),
-            ColdplugMode::Udev => self.udev(sys, cfg, report),
-            ColdplugMode::Native => self.native(sys, cfg, report),
+            ColdplugMode::Udev => self.udev(sys, cfg, timeout, report),
+            ColdplugMode::Native => self.native(sys, cfg, timeout, report),
         }
         log::stage(
             Level::Info,
             Stage::Hardware,
             &format!(
                 "{} coldplug took {}",
-                cfg.coldplug,
+                mode,
                 log::ms(log::since_boot().saturating_sub(t0))
             ),
         );
     }
 
-    fn native(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+    fn native(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
         let Some(idx) = self.index(cfg) else {
             return;
         };
@@ -261,7 +268,7 @@ impl Hardware {
         };
         let sum = coldplug::native(
             &mut devs,
-            Duration::from_millis(cfg.coldplug_timeout_ms),
+            timeout,
             Duration::from_millis(cfg.coldplug_quiet_ms),
             &mut handle,
         );
@@ -283,7 +290,7 @@ impl Hardware {
         write_unmatched(&root_of(cfg), &sum.unmatched);
     }
 
-    fn udev(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+    fn udev(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
         let root = root_of(cfg);
         if coldplug::udev::find(sys, &root).is_none() {
             log::stage(
@@ -294,12 +301,11 @@ impl Hardware {
                     root.display()
                 ),
             );
-            return self.native(sys, cfg, report);
+            return self.native(sys, cfg, timeout, report);
         }
         let before = proc_modules(sys);
         let env = crate::emergency::handover_env(HANDOVER_PATH);
         let start = log::since_boot();
-        let timeout = Duration::from_millis(cfg.coldplug_timeout_ms);
         let mut warn = |w: &str| log::stage(Level::Warn, Stage::Hardware, &format!("udev: {w}"));
         if let Err(e) = coldplug::udev::run(sys, &root, &env, timeout, &mut warn) {
             let line = format!("hardware: udev: {e}");
@@ -324,27 +330,6 @@ impl Hardware {
             &format!("udevd loaded {} modules: {}", new.len(), names.join(" ")),
         );
         self.loaded = Some(after);
-    }
-
-    /// The `modules` stage: the essential tier, then `modules_load=`, in one
-    /// parallel batch.
-    pub fn essential(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
-        let mut reqs: Vec<Request> = cfg
-            .essential_modules
-            .iter()
-            .map(|m| Request {
-                name: m.clone(),
-                via: "essential".into(),
-            })
-            .collect();
-        reqs.extend(cfg.modules_load.iter().map(|m| Request {
-            name: m.clone(),
-            via: "cmdline modules_load".into(),
-        }));
-        if reqs.is_empty() {
-            return;
-        }
-        self.load(sys, cfg, &reqs, report);
     }
 }
 

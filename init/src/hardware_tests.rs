@@ -46,11 +46,14 @@ fn rec(cfg: &Config, more: &[&str]) -> RecordSys {
 }
 
 fn boot(sys: &RecordSys, cfg: &Config, t: &Path) -> BootReport {
-    let mut r = Runner::new(sys, cfg, Duration::ZERO);
-    r.hw.modules_dir = Some(PathBuf::from(DATA));
-    r.hw.sysfs = t.join("sys");
+    let hw = crate::hardware::Hardware {
+        modules_dir: Some(PathBuf::from(DATA)),
+        sysfs: t.join("sys"),
+        ..Default::default()
+    };
+    let mut r = Runner::new(sys, cfg, Duration::ZERO).with_hardware(hw);
     r.run(&plan::build(cfg, &[])).unwrap();
-    r.report
+    r.report().clone()
 }
 
 #[test]

@@ -18,7 +18,6 @@ pub mod modules;
 pub mod newroot;
 pub mod plan;
 pub mod run;
-mod run_root;
 pub mod switch_root;
 pub mod sys;
 pub mod table;

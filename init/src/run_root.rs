@@ -5,6 +5,7 @@ use std::path::Path;
 
 use zos_common::root_mode::size_bytes;
 
+use super::{unpack_failure, Runner};
 use crate::copy::CopySpec;
 use crate::emergency;
 use crate::error::StepError;
@@ -12,7 +13,6 @@ use crate::fit::{self, mib};
 use crate::log::{self, Level};
 use crate::newroot::{self, Facts};
 use crate::plan::{self, Step};
-use crate::run::{unpack_failure, Runner};
 use crate::stage::Stage;
 
 impl Runner<'_> {

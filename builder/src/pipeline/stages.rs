@@ -105,7 +105,7 @@ pub(crate) fn components(r: &mut Run) -> Result<(), PipelineError> {
     r.stage(Stage::Components, f.finish(), ok, move |r| {
         let lock = Lock::load(&lock_path)?;
         let names: Vec<String> = include.unwrap_or_else(|| lock.components.iter().map(|c| c.name.clone()).collect());
-        let cache = zos_qemu::Cache::from_env()?;
+        let cache = zos_host::Cache::from_env()?;
         let opts = FetchOptions {
             cache,
             cache_downloads: r.knobs.cache_downloads,

@@ -3,7 +3,7 @@
 //! `cargo install zinit@0.1.0 --features full --target x86_64-unknown-linux-musl` takes
 //! about 90 s on 2 cores, so the three binaries are kept in
 //! `<cache>/zinit/0.1.0-x86_64-unknown-linux-musl/bin/` (the zos cache dir,
-//! `zos_qemu::Cache`) and every later build, run and test reuses them. The build goes to
+//! `zos_host::Cache`) and every later build, run and test reuses them. The build goes to
 //! a `.partial` directory renamed into place when complete, under a lock file, so a
 //! killed build or two test binaries starting at once never leave half a cache entry.
 
@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zos_qemu::Cache;
+use zos_host::Cache;
 
 use crate::workspace::MUSL_TARGET;
 
@@ -21,7 +21,7 @@ pub const ZINIT_VERSION: &str = "0.1.0";
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error(transparent)]
-    Cache(#[from] zos_qemu::Error),
+    Cache(#[from] zos_host::Error),
     #[error("zinit cache {}: {op}: {cause}", path.display())]
     Io {
         op: &'static str,
