@@ -95,16 +95,42 @@ fn drop_in_boot_hands_over_the_whole_contract() {
     if !common::needs_root("drop_in_boot_hands_over_the_whole_contract") {
         return;
     }
+    whole_contract("zos.root=copy", "switch: freed the old root");
+}
+
+/// Zero-copy (the default, `auto`, picks bind for this image): the same probe, the
+/// same contract, entry by entry.
+#[test]
+fn bind_mode_hands_over_the_whole_contract() {
+    if !common::needs_root("bind_mode_hands_over_the_whole_contract") {
+        return;
+    }
+    whole_contract("", "copy: bind: removed what the copy leaves out");
+}
+
+/// One boot of the fixture image with `append`; `freed` is the log line that says
+/// the 24 MiB the copy leaves out were freed (by switch_root, or by bind's prune).
+fn whole_contract(append: &str, freed: &str) {
     let img = Image::new();
     fixture(&img.root());
     img.walk(&["/var/fixture"]);
     // Not in the copy list: stays in the initramfs until switch_root frees it.
     img.random_file("junk/blob", 24 << 20);
+    common::guest::probe_new_root(&img);
     let expected = zos_probe::listing::list_tree(&img.root(), Path::new("var/fixture")).unwrap();
 
-    let out = img.boot("", MEM);
+    let out = img.boot(append, MEM);
     let t = tail(&out);
     common::guest::assert_drop_in_handover(&out);
+    common::guest::assert_new_root_as_copied(&img, &out);
+    let bind = append.is_empty();
+    assert_eq!(out.has("copy: new root by bind"), bind, "{t}");
+    assert_eq!(out.has("bound onto /mnt/root: nothing copied"), bind, "{t}");
+    assert_eq!(
+        out.has("copy: /bin"),
+        !bind,
+        "copied in bind mode, or not in copy mode\n{t}"
+    );
     assert_eq!(
         fact(&out, "env.HOME").as_deref(),
         Some("/"),
@@ -162,7 +188,7 @@ fn drop_in_boot_hands_over_the_whole_contract() {
         shmem * 1024 < used + (8 << 20),
         "old root not freed: shmem {shmem} kB, new root uses {used} B\n{t}"
     );
-    let freed = out.lines_with("switch: freed the old root");
+    let freed = out.lines_with(freed);
     assert!(
         freed.iter().any(|l| l.contains(" 24.") || l.contains(" 25.")),
         "{freed:?}\n{t}"
@@ -173,7 +199,7 @@ fn drop_in_boot_hands_over_the_whole_contract() {
 #[test]
 fn tmpfs_size_comes_from_the_cmdline() {
     let img = Image::new();
-    let out = img.boot("zos.tmpfs=300M", MEM);
+    let out = img.boot("zos.root=copy zos.tmpfs=300M", MEM);
     let t = tail(&out);
     let mounts = common::guest::mounts(&out);
     let root = mounts
@@ -271,7 +297,7 @@ fn an_image_the_kernel_could_not_unpack_whole_is_not_handed_over() {
         "the kernel unpacked it all after all\n{t}"
     );
     assert!(
-        out.has("EMERGENCY: stage copy: check the rootfs fits /mnt/root: the kernel could not unpack the whole image"),
+        out.has("EMERGENCY: stage copy: bind / onto /mnt/root if it is the kernel's tmpfs and fits 1536M, else copy: the kernel could not unpack the whole image"),
         "{t}"
     );
     assert!(!out.has("PROBE pid="), "handed over a partial root\n{t}");

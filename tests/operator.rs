@@ -43,7 +43,9 @@ fn a_break_runs_the_shell_and_the_boot_continues_when_it_exits() {
     );
     config(&img, "shell = /bin/zos-break\n");
     script(&img, "/etc/zos-probe/run", "cat /etc/break-mark\n");
-    let out = img.boot("zos.break=hardware", MEM);
+    // Copy mode: there the initramfs has no shell left and the shell runs in /mnt/root
+    // (in bind mode / still has it: same files, run in place).
+    let out = img.boot("zos.root=copy zos.break=hardware", MEM);
     let t = tail(&out);
     assert!(
         out.has("break before hardware: starting /bin/zos-break in /mnt/root; exit it to continue the boot"),
@@ -74,7 +76,7 @@ fn emergency_shell_gets_the_report_then_the_machine_reboots() {
          sed 's/^/EMERGENCY-REPORT /' /run/zos-init/emergency.txt\n",
     );
     config(&img, "shell = /bin/zos-emergency\n");
-    let out = img.boot("init=/sbin/nope", MEM);
+    let out = img.boot("zos.root=copy init=/sbin/nope", MEM);
     let t = tail(&out);
     assert!(
         out.has("emergency: next: /bin/zos-emergency (in /mnt/root) on /dev/console"),
@@ -121,7 +123,8 @@ fn emergency_reboot_and_poweroff() {
 fn the_boot_report_is_in_the_new_root() {
     let img = Image::new();
     script(&img, "/etc/zos-probe/run", "cat /run/zos-init/boot.json\n");
-    let out = img.boot("", MEM);
+    // Copy mode: the report's copy figures (bind mode copies nothing, has none).
+    let out = img.boot("zos.root=copy", MEM);
     let t = tail(&out);
     let json = sh_lines(&out).join("\n");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("boot.json: {e}\n{json}\n{t}"));
@@ -178,9 +181,9 @@ fn a_long_oddly_quoted_cmdline_does_not_break_the_boot() {
     assert_eq!(fact(&out, "env.runmode").as_deref(), Some("dev"), "{t}");
     let mounts = common::guest::facts(&out);
     assert!(
-        mounts
-            .iter()
-            .any(|(k, v)| k == "mount" && v.contains(" / tmpfs ") && v.contains("size=1572864k")),
+        mounts.iter().any(|(k, v)| k == "mount"
+            && v.contains(&format!(" / {} ", common::guest::root_fstype(&out)))
+            && v.contains("size=1572864k")),
         "{t}"
     );
 }

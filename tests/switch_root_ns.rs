@@ -140,6 +140,7 @@ fn child_switches_root() {
         target: "/sbin/zinit",
         argv: &argv,
         env: &env,
+        bound: false,
     };
     let err = switch_root(&LinuxSys, &h, &mut || {});
     panic!("switch_root returned: {err:?}");

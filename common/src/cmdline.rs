@@ -8,7 +8,7 @@
 //! recorded in `Flags::problems`, reported once, and ignored: a bad cmdline never
 //! stops the boot.
 
-use crate::config::{parse_bool, valid_size, ColdplugMode, EmergencyAction, LogLevel, LogTargets};
+use crate::config::{parse_bool, valid_size, ColdplugMode, EmergencyAction, LogLevel, LogTargets, RootMode};
 use crate::debug_flags::{DebugFlags, Source};
 use crate::kernel_requests::KernelRequests;
 use crate::stage::Stage;
@@ -20,6 +20,10 @@ pub struct Flags {
     pub init: Option<String>,
     /// `zos.tmpfs=SIZE`: size of the new-root tmpfs (`1536M`, `2G`, `50%`).
     pub tmpfs_size: Option<String>,
+    /// `zos.root=copy|bind|auto`: how the new root is made.
+    pub root_mode: Option<RootMode>,
+    /// The kernel's own `root=` (read, not consumed: it decides `zos.root=auto`).
+    pub kernel_root: Option<String>,
     /// `zos.emergency=` / `rd.emergency=`: shell, reboot or poweroff; `rd.shell[=1]` is
     /// shell, `rd.shell=0` reboot.
     pub emergency: Option<EmergencyAction>,
@@ -149,6 +153,17 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
             None
         }
         ("zos.tmpfs", Some(v)) => Some(format!("zos.tmpfs={v}: not a size (e.g. 1536M, 2G, 50%)")),
+        ("zos.root", Some(v)) => match v.parse() {
+            Ok(m) => {
+                flags.root_mode = Some(m);
+                None
+            }
+            Err(e) => Some(format!("zos.root={v}: {e}")),
+        },
+        ("root", Some(v)) => {
+            flags.kernel_root = Some(v.to_string());
+            None
+        }
         ("zos.emergency" | "rd.emergency", Some(v)) => match v.parse() {
             Ok(a) => {
                 flags.emergency = Some(a);
@@ -411,6 +426,16 @@ mod tests {
         assert_eq!(f.copy_exclude, vec!["/var/cache"]);
         assert_eq!(f.break_before, vec![Stage::Copy, Stage::Switch]);
         assert!(f.problems.is_empty(), "{:?}", f.problems);
+    }
+
+    #[test]
+    fn root_mode_and_kernel_root() {
+        let f = parse("root=/dev/ram0 zos.root=bind");
+        assert_eq!(f.root_mode, Some(RootMode::Bind));
+        assert_eq!(f.kernel_root.as_deref(), Some("/dev/ram0"));
+        let f = parse("zos.root=zero");
+        assert_eq!((f.root_mode, f.kernel_root), (None, None));
+        assert_eq!(f.problems, vec!["zos.root=zero: expected copy, bind or auto"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use crate::cmdline::Flags;
 pub use crate::kernel_requests::KernelRequests;
+pub use crate::root_mode::RootMode;
 
 /// Where the builder puts the config file in the image.
 pub const CONFIG_PATH: &str = "/etc/zos-init.conf";
@@ -136,6 +137,11 @@ pub struct Config {
     pub new_root: String,
     /// `size=` of that tmpfs.
     pub tmpfs_size: String,
+    /// Copy into a new tmpfs, bind the kernel's tmpfs rootfs, or pick (`root_mode`).
+    pub root_mode: RootMode,
+    /// The cmdline's `root=`, if any (never from the file): with it the kernel's
+    /// rootfs is not the tmpfs a bind needs, so `auto` copies.
+    pub kernel_root: Option<String>,
     /// Top-level paths copied into the new root (`*` globs the last component).
     pub copy: Vec<String>,
     /// Paths never copied (besides /init, /init-debug and the mount points).
@@ -176,6 +182,8 @@ impl Default for Config {
         Config {
             new_root: "/mnt/root".into(),
             tmpfs_size: "1536M".into(),
+            root_mode: RootMode::Auto,
+            kernel_root: None,
             copy: [
                 "/bin", "/etc", "/lib*", "/usr", "/root", "/tmp", "/sbin", "/var", "/run",
             ]
@@ -249,6 +257,7 @@ impl Config {
             "new_root" => self.new_root = absolute(key, value)?,
             "tmpfs_size" if valid_size(value) => self.tmpfs_size = value.into(),
             "tmpfs_size" => return Err(format!("tmpfs_size: `{value}` is not a size (1536M, 2G, 50%)")),
+            "root_mode" => self.root_mode = value.parse().map_err(|e| format!("root_mode: {e}"))?,
             "copy" => self.copy = list(),
             "exclude" => self.exclude = list(),
             "free_source" => self.free_source = bool_of()?,
@@ -308,11 +317,12 @@ impl Config {
         let yn = |b: bool| if b { "yes" } else { "no" };
         format!(
             "# zos-init configuration (docs/INIT.md). The kernel cmdline overrides it.\n\
-             new_root = {}\ntmpfs_size = {}\ncopy = {}\nexclude = {}\nfree_source = {}\n\
+             new_root = {}\ntmpfs_size = {}\nroot_mode = {}\ncopy = {}\nexclude = {}\nfree_source = {}\n\
              handover = {}\nhandover_args = {}\nemergency = {}\nallow_shell = {}\nshell = {}\n\
              log_level = {}\nlog_to = {}\ndebug_inject = {}\n",
             self.new_root,
             self.tmpfs_size,
+            self.root_mode,
             self.copy.join(" "),
             self.exclude.join(" "),
             yn(self.free_source),
@@ -334,6 +344,12 @@ impl Config {
         }
         if let Some(size) = &flags.tmpfs_size {
             self.tmpfs_size = size.clone();
+        }
+        if let Some(m) = flags.root_mode {
+            self.root_mode = m;
+        }
+        if let Some(r) = &flags.kernel_root {
+            self.kernel_root = Some(r.clone());
         }
         if let Some(a) = flags.emergency {
             self.emergency = a;

@@ -11,6 +11,7 @@ pub mod debug_flags;
 pub mod kernel_requests;
 pub mod modules;
 pub mod report;
+pub mod root_mode;
 pub mod stage;
 
 pub use config::HANDOVER_PATH;

@@ -16,6 +16,7 @@ pub mod hardware;
 pub mod log;
 pub mod modprobe;
 pub mod modules;
+pub mod newroot;
 pub mod plan;
 pub mod run;
 pub mod switch_root;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use std::time::Duration;
 
-use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
+use crate::config::{ColdplugMode, Config, RootMode, CONFIG_PATH, HANDOVER_PATH};
 use crate::copy::CopySpec;
 use crate::modules::load::Request;
 use crate::stage::Stage;
@@ -27,6 +27,21 @@ pub enum Step {
     },
     Copy {
         dst: String,
+        spec: CopySpec,
+    },
+    /// Bind mode (zero-copy): remove what the copy would leave out, cap the rootfs
+    /// tmpfs at `size`, bind `/` onto `dst`; falls back to the copy steps when the cap
+    /// is smaller than what is used.
+    BindRoot {
+        dst: String,
+        size: String,
+        spec: CopySpec,
+    },
+    /// `zos.root=auto`: [`Step::BindRoot`] when `/` is the kernel's tmpfs (no `root=`)
+    /// and fits `size`, else the copy steps.
+    ChooseRoot {
+        dst: String,
+        size: String,
         spec: CopySpec,
     },
     /// Drivers for the devices present (docs/MODULES.md); `timeout` bounds the wait
@@ -71,6 +86,14 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
+            Step::BindRoot { dst, size, .. } => write!(
+                f,
+                "rm what the copy leaves out; mount -o remount,size={size} /; mount --bind / {dst}"
+            ),
+            Step::ChooseRoot { dst, size, .. } => write!(
+                f,
+                "bind / onto {dst} if it is the kernel's tmpfs and fits {size}, else copy"
+            ),
             Step::Coldplug { mode, timeout } => write!(
                 f,
                 "coldplug {mode}: load the drivers of the devices present (settle within {} ms)",
@@ -133,23 +156,23 @@ pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
         }
         let steps: Vec<Step> = match stage {
             Stage::Mounts => {
-                let mut v: Vec<Step> = table::initramfs_rows(root, &cfg.tmpfs_size)
-                    .into_iter()
-                    .map(Step::Mount)
-                    .collect();
+                let mut v: Vec<Step> = table::initramfs_rows().into_iter().map(Step::Mount).collect();
                 v.push(Step::Console);
                 v
             }
-            Stage::Copy => vec![
-                Step::FitCheck {
+            Stage::Copy => match cfg.root_mode {
+                RootMode::Copy => copy_steps(cfg, root, &spec),
+                RootMode::Bind => vec![Step::BindRoot {
                     dst: root.into(),
+                    size: cfg.tmpfs_size.clone(),
                     spec: spec.clone(),
-                },
-                Step::Copy {
+                }],
+                RootMode::Auto => vec![Step::ChooseRoot {
                     dst: root.into(),
+                    size: cfg.tmpfs_size.clone(),
                     spec: spec.clone(),
-                },
-            ],
+                }],
+            },
             Stage::NewRoot => {
                 let mut v: Vec<Step> = table::NEW_ROOT_DIRS
                     .iter()
@@ -185,6 +208,21 @@ pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
     out
 }
 
+/// Copy mode's new root: the shell's tmpfs, the fit check, the copy.
+pub fn copy_steps(cfg: &Config, root: &str, spec: &CopySpec) -> Vec<Step> {
+    vec![
+        Step::Mount(table::tmpfs_row(root, &cfg.tmpfs_size)),
+        Step::FitCheck {
+            dst: root.into(),
+            spec: spec.clone(),
+        },
+        Step::Copy {
+            dst: root.into(),
+            spec: spec.clone(),
+        },
+    ]
+}
+
 /// The essential tier, then the cmdline's `modules_load=`, each saying why.
 fn module_requests(cfg: &Config) -> Vec<Request> {
     let essential = cfg.essential_modules.iter().map(|m| (m, "essential"));
@@ -198,10 +236,15 @@ fn module_requests(cfg: &Config) -> Vec<Request> {
         .collect()
 }
 
-/// /init and /init-debug are never copied (the shell's list never named them); the
-/// new root's mount point must not be copied into itself.
+/// /init, /init-debug and the init's config are never copied (the shell's image had
+/// none of them); the new root's mount point must not be copied into itself.
 fn exclude_list(cfg: &Config) -> Vec<String> {
-    let mut v: Vec<String> = vec!["/init".into(), "/init-debug".into(), cfg.new_root.clone()];
+    let mut v: Vec<String> = vec![
+        "/init".into(),
+        "/init-debug".into(),
+        CONFIG_PATH.into(),
+        cfg.new_root.clone(),
+    ];
     v.extend(cfg.exclude.iter().cloned());
     v
 }
@@ -216,13 +259,17 @@ mod tests {
     }
 
     #[test]
-    fn default_plan_is_the_shell_init() {
-        let plan = build(&Config::default(), &[]);
+    fn copy_plan_is_the_shell_init() {
+        let cfg = Config {
+            root_mode: RootMode::Copy,
+            ..Config::default()
+        };
+        let plan = build(&cfg, &[]);
         let want = [
             "mounts: mount -t sysfs sysfs /sys",
-            "mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root",
             "mounts: mount -t devtmpfs devtmpfs /dev",
             "mounts: reopen stdio on /dev/console",
+            "copy: mount -t tmpfs -o size=1536M tmpfs /mnt/root",
             "copy: check the rootfs fits /mnt/root",
             "copy: cp -a /bin /etc /lib* /usr /root /tmp /sbin /var /run /mnt/root (freeing each source)",
             "newroot: mkdir -p /mnt/root/dev",
@@ -249,22 +296,46 @@ mod tests {
     }
 
     #[test]
+    fn auto_and_bind_are_one_step_each() {
+        let copy_stage = |cmdline: &str| {
+            let cfg = Config::default().with_flags(&cmdline::parse(cmdline));
+            let plan = build(&cfg, &[]);
+            lines(&plan)
+                .into_iter()
+                .filter(|l| l.starts_with("copy: "))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            copy_stage(""),
+            ["copy: bind / onto /mnt/root if it is the kernel's tmpfs and fits 1536M, else copy"]
+        );
+        assert_eq!(
+            copy_stage("zos.root=bind zos.tmpfs=2G"),
+            ["copy: rm what the copy leaves out; mount -o remount,size=2G /; mount --bind / /mnt/root"]
+        );
+    }
+
+    #[test]
     fn cmdline_changes_size_target_and_copy() {
-        let flags =
-            cmdline::parse("zos.tmpfs=64M init=/sbin/zinit-pid1 zos.free=0 zos.copy-=/tmp zos.break=copy,switch");
+        let flags = cmdline::parse(
+            "zos.root=copy zos.tmpfs=64M init=/sbin/zinit-pid1 zos.free=0 zos.copy-=/tmp zos.break=copy,switch",
+        );
         let cfg = Config::default().with_flags(&flags);
         let plan = build(&cfg, &flags.break_before);
         let l = lines(&plan);
-        assert!(l.contains(&"mounts: mount -t tmpfs -o size=64M tmpfs /mnt/root".to_string()));
+        assert!(l.contains(&"copy: mount -t tmpfs -o size=64M tmpfs /mnt/root".to_string()));
         assert!(l.contains(&"switch: switch_root /mnt/root /sbin/zinit-pid1 init".to_string()));
         let brk = l.iter().position(|s| s == "copy: shell (break before copy)").unwrap();
-        assert_eq!(l[brk + 1], "copy: check the rootfs fits /mnt/root");
+        assert_eq!(l[brk + 2], "copy: check the rootfs fits /mnt/root");
         assert_eq!(l[l.len() - 4], "switch: shell (break before switch)");
         let Step::Copy { spec, .. } = &plan.iter().find(|p| matches!(p.step, Step::Copy { .. })).unwrap().step else {
             panic!()
         };
         assert!(!spec.free_source);
-        assert_eq!(spec.exclude, vec!["/init", "/init-debug", "/mnt/root", "/tmp"]);
+        assert_eq!(
+            spec.exclude,
+            vec!["/init", "/init-debug", "/etc/zos-init.conf", "/mnt/root", "/tmp"]
+        );
     }
 
     #[test]

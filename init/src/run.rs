@@ -37,6 +37,10 @@ pub struct Runner<'a> {
     hw: crate::hardware::Hardware,
     /// The cmdline's `zos.debug*` flags.
     debug_flags: debug::DebugFlags,
+    /// Bind mode took: the new root is `/` itself, so the switch frees nothing.
+    bound: bool,
+    /// /init-debug was there at start (bind mode removes it before the debug stage).
+    init_debug_present: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -53,6 +57,9 @@ impl<'a> Runner<'a> {
                 ..Default::default()
             },
             debug_flags: debug::DebugFlags::default(),
+            bound: false,
+            // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
+            init_debug_present: Path::new(debug::INIT_DEBUG).exists(),
         }
     }
 
@@ -83,10 +90,18 @@ impl<'a> Runner<'a> {
                 current = Some((p.stage, log::since_boot()));
             }
             let t0 = log::since_boot();
-            self.step(&p.step).map_err(|source| InitError {
-                stage: p.stage,
-                step: p.step.to_string(),
-                source,
+            self.step(&p.step).map_err(|source| match source {
+                // A step the runner chose at boot (auto's copy steps): name that one.
+                StepError::In { step, source } => InitError {
+                    stage: p.stage,
+                    step,
+                    source: *source,
+                },
+                source => InitError {
+                    stage: p.stage,
+                    step: p.step.to_string(),
+                    source,
+                },
             })?;
             // Every step that is a plain action gets its line, with its duration; the
             // others (copy, coldplug, modules, debug, breaks, switch) log richer lines of their own.
@@ -110,7 +125,7 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn step(&mut self, step: &Step) -> Result<(), StepError> {
+    pub(crate) fn step(&mut self, step: &Step) -> Result<(), StepError> {
         let sys = self.sys;
         match step {
             Step::Break(stage) => self.break_shell(*stage),
@@ -155,6 +170,8 @@ impl<'a> Runner<'a> {
                 );
             }
             Step::Copy { dst, spec } => self.copy(dst, spec)?,
+            Step::BindRoot { dst, size, spec } => self.bind_root(dst, size, spec)?,
+            Step::ChooseRoot { dst, size, spec } => self.choose_root(dst, size, spec)?,
             Step::Coldplug { mode, timeout } => self.hw.coldplug(self.sys, self.cfg, *mode, *timeout, &mut self.report),
             Step::LoadModules(reqs) => {
                 if !reqs.is_empty() {
@@ -186,6 +203,7 @@ impl<'a> Runner<'a> {
             target,
             argv,
             env: &env,
+            bound: self.bound,
         };
         let started = self.started;
         let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
@@ -228,9 +246,7 @@ impl<'a> Runner<'a> {
     /// Debug-file injection (docs/INIT.md): never fails the boot.
     #[cfg(feature = "debug-inject")]
     fn debug_stage(&mut self, image_says: bool) {
-        // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
-        let present = Path::new(debug::INIT_DEBUG).exists();
-        let plan = debug::decide(present, image_says, &self.debug_flags);
+        let plan = debug::decide(self.init_debug_present, image_says, &self.debug_flags);
         if !plan.enabled {
             log::stage(Level::Debug, Stage::Debug, &format!("injection off ({})", plan.why));
             return;
@@ -330,11 +346,15 @@ impl<'a> Runner<'a> {
 }
 
 /// The kernel's `Initramfs unpacking failed: <why>` line, without its prefix.
-fn unpack_failure(dmesg: &str) -> Option<String> {
+pub(crate) fn unpack_failure(dmesg: &str) -> Option<String> {
     dmesg
         .lines()
         .find_map(|l| l.find("Initramfs unpacking failed").map(|i| l[i..].trim().to_string()))
 }
+
+/// The new-root steps (copy, bind, auto): their own file, same `Runner`.
+#[path = "run_root.rs"]
+mod root;
 
 #[cfg(test)]
 #[path = "run_tests.rs"]

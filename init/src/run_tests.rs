@@ -8,7 +8,7 @@ use crate::sys::record::RecordSys;
 use rustix::io::Errno;
 
 fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
-    let flags = cmdline::parse(cmdline);
+    let flags = cmdline::parse(&format!("zos.root=copy {cmdline}"));
     let cfg = Config::default().with_flags(&flags);
     let plan = plan::build(&cfg, &flags.break_before);
     Runner::new(sys, &cfg, Duration::ZERO).run(&plan)
@@ -21,8 +21,8 @@ fn a_whole_boot_in_order() {
     let calls = sys.calls();
     let want_prefix = [
         "mount -t sysfs sysfs /sys",
-        "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
         "mount -t devtmpfs devtmpfs /dev",
+        "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
         "statvfs /mnt/root",
     ];
     let got: Vec<_> = calls
@@ -83,7 +83,7 @@ fn each_failure_names_stage_step_op_path_errno() {
         (
             "mount",
             "/mnt/root",
-            "stage mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
+            "stage copy: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
         ),
         (
             "statvfs",

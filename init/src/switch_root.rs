@@ -22,6 +22,9 @@ pub struct Handover<'a> {
     pub target: &'a str,
     pub argv: &'a [String],
     pub env: &'a [String],
+    /// Bind mode: the new root is a bind of `/`: nothing to free, and the bind's own
+    /// mount point is left in it, to be removed after the chroot.
+    pub bound: bool,
 }
 
 /// Check everything, then switch. Returns only if exec failed (or on a recorder).
@@ -38,7 +41,7 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
             "/ is not a ramfs or tmpfs (statfs magic {magic:#x}): not deleting it"
         )));
     }
-    if sys.device_of(Path::new("/"))? == sys.device_of(new_root)? {
+    if !h.bound && sys.device_of(Path::new("/"))? == sys.device_of(new_root)? {
         return Err(StepError::Refused(format!("{} is not a separate mount", h.new_root)));
     }
     if !sys.executable_in(new_root, Path::new(h.target))? {
@@ -59,30 +62,41 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
         );
     }
     sys.chdir(new_root)?;
-    let cleared = sys.clear_old_root(Path::new("/"))?;
-    log::stage(
-        Level::Info,
-        Stage::Switch,
-        &format!(
-            "freed the old root: {} entries, {}",
-            cleared.entries,
-            crate::fit::mib(cleared.bytes)
-        ),
-    );
-    // What could not be removed only costs RAM until reboot: say what, and go on.
-    for f in cleared.failed.iter().take(20) {
-        log::stage(Level::Warn, Stage::Switch, &format!("old root: {f}; left in RAM, the switch goes on"));
-    }
-    if cleared.failed.len() > 20 {
+    if h.bound {
         log::stage(
-            Level::Warn,
+            Level::Info,
             Stage::Switch,
-            &format!("old root: {} more entries left in RAM", cleared.failed.len() - 20),
+            "bind mode: the old root is the new one, nothing to free",
         );
+    } else {
+        let cleared = sys.clear_old_root(Path::new("/"))?;
+        log::stage(
+            Level::Info,
+            Stage::Switch,
+            &format!(
+                "freed the old root: {} entries, {}",
+                cleared.entries,
+                crate::fit::mib(cleared.bytes)
+            ),
+        );
+        // What could not be removed only costs RAM until reboot: say what, and go on.
+        for f in cleared.failed.iter().take(20) {
+            log::stage(Level::Warn, Stage::Switch, &format!("old root: {f}; left in RAM, the switch goes on"));
+        }
+        if cleared.failed.len() > 20 {
+            log::stage(
+                Level::Warn,
+                Stage::Switch,
+                &format!("old root: {} more entries left in RAM", cleared.failed.len() - 20),
+            );
+        }
     }
     sys.mount_move(Path::new("."), Path::new("/"))?;
     sys.chroot(Path::new("."))?;
     sys.chdir(Path::new("/"))?;
+    if h.bound {
+        empty_bind_mount_point(sys, h.new_root);
+    }
     if let Err(e) = sys.reopen_stdio(Path::new("/dev/console")) {
         log::stage(
             Level::Warn,
@@ -97,6 +111,25 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
     Ok(())
 }
 
+/// After a bind-mode switch the new root still holds the bind's mount point
+/// (/mnt/root) and what else was under its parent: remove the empty directories, so
+/// /mnt is as empty as the copy leaves it. Only a warning when one stays.
+fn empty_bind_mount_point(sys: &dyn Sys, new_root: &str) {
+    let Some((parent, _)) = new_root.trim_end_matches('/').rsplit_once('/') else {
+        return;
+    };
+    if parent.is_empty() {
+        return; // a top-level new root: its directory is the new root's own entry
+    }
+    let names = sys.list_dir(Path::new(parent)).unwrap_or_default();
+    for name in names {
+        let p = format!("{parent}/{name}");
+        if let Err(e) = sys.remove_path(Path::new(&p)) {
+            log::stage(Level::Warn, Stage::Switch, &format!("{e}; {p} stays in the new root"));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +142,7 @@ mod tests {
             target: "/sbin/zinit",
             argv,
             env,
+            bound: false,
         }
     }
 
@@ -145,6 +179,30 @@ mod tests {
                 r#"exec /sbin/zinit argv=["/sbin/zinit", "init"] env=["HOME=/", "PATH=/bin"]"#,
             ]
         );
+    }
+
+    #[test]
+    fn bind_mode_frees_nothing_and_empties_the_mount_points_parent() {
+        let sys = RecordSys {
+            listing: vec!["root".into()],
+            ..Default::default()
+        };
+        let (argv, env) = args();
+        let h = Handover {
+            bound: true,
+            ..handover(&argv, &env)
+        };
+        switch_root(&sys, &h, &mut || {}).unwrap();
+        let calls = sys.calls();
+        assert!(
+            !calls.iter().any(|c| c.starts_with("rm -rf --one-file-system")),
+            "{calls:#?}"
+        );
+        assert!(!calls.iter().any(|c| c == "stat /mnt/root"), "{calls:#?}");
+        let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
+        assert_eq!(calls[chroot - 1], "mount --move . /");
+        assert_eq!(calls[chroot + 2..chroot + 4], ["ls /mnt", "rm -rf /mnt/root"]);
+        assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
     }
 
     #[test]

@@ -46,14 +46,18 @@ pub fn proc_row() -> MountRow {
     MountRow::new("proc", "/proc".into(), String::new())
 }
 
-/// The initramfs mounts after proc, in the shell /init's order: sysfs, the new-root
-/// tmpfs, devtmpfs (the kernel does not mount devtmpfs for an initramfs).
-pub fn initramfs_rows(new_root: &str, tmpfs_size: &str) -> Vec<MountRow> {
+/// The initramfs mounts after proc: sysfs, devtmpfs (the kernel does not mount
+/// devtmpfs for an initramfs). The new root's tmpfs is [`tmpfs_row`], in copy mode.
+pub fn initramfs_rows() -> Vec<MountRow> {
     vec![
         MountRow::new("sysfs", "/sys".into(), String::new()),
-        MountRow::new("tmpfs", new_root.into(), format!("size={tmpfs_size}")),
         MountRow::new("devtmpfs", "/dev".into(), String::new()),
     ]
+}
+
+/// Copy mode's new root: `mount -t tmpfs -o size=SIZE tmpfs NEW_ROOT`.
+pub fn tmpfs_row(new_root: &str, tmpfs_size: &str) -> MountRow {
+    MountRow::new("tmpfs", new_root.into(), format!("size={tmpfs_size}"))
 }
 
 /// Directories made in the new root before its mounts (`mkdir -p dev sys proc mnt`).

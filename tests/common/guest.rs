@@ -183,9 +183,19 @@ pub fn mounts(out: &BootOutcome) -> Vec<String> {
         .collect()
 }
 
+/// The fstype /proc/mounts gives the new root: `tmpfs` after a copy, `rootfs` (the
+/// kernel's name for its initramfs tmpfs) in bind mode, which the init's log names.
+pub fn root_fstype(out: &BootOutcome) -> &'static str {
+    if out.has("copy: new root by bind") || out.has("bound onto /mnt/root: nothing copied") {
+        "rootfs"
+    } else {
+        "tmpfs"
+    }
+}
+
 /// What the shell /init handed zinit, as the probe saw it as PID 1: argv `zinit init`,
 /// the exported PATH, stdio on the console, the new root's five mounts and its 1536M
-/// tmpfs. Shared by the x86 and arm64 drop-in tests.
+/// tmpfs. Shared by the x86 and arm64 drop-in tests, in copy and bind mode.
 pub fn assert_drop_in_handover(out: &BootOutcome) {
     let t = tail(out);
     assert!(out.has("PROBE-END"), "the probe never finished\n{t}");
@@ -199,7 +209,7 @@ pub fn assert_drop_in_handover(out: &BootOutcome) {
     let mounts = mounts(out);
     let field = |m: &String, i: usize| m.split(' ').nth(i).map(str::to_string);
     for (point, fstype) in [
-        ("/", "tmpfs"),
+        ("/", root_fstype(out)),
         ("/proc", "proc"),
         ("/sys", "sysfs"),
         ("/dev", "devtmpfs"),
@@ -215,6 +225,68 @@ pub fn assert_drop_in_handover(out: &BootOutcome) {
         .find(|m| field(m, 1).as_deref() == Some("/"))
         .expect("a / mount");
     assert!(root.contains("size=1572864k"), "{root}");
+    // statfs sees the same 1536M tmpfs in both modes.
+    let statfs = fact(out, "statfs.root").unwrap_or_default();
+    assert!(
+        statfs.starts_with("0x1021994 blocks=393216 bsize=4096"),
+        "{statfs}\n{t}"
+    );
+}
+
+/// What the new root looks like from inside, and whether a child in its own mount
+/// namespace can pivot_root there (what container runtimes do; plain rootfs refuses
+/// with EINVAL): a probe script reporting `top=`, `mnt=`, `conf=` and `pivot=`.
+pub fn probe_new_root(img: &Image) {
+    let script = r#"echo "top=$(ls -A / | tr '\n' ' ')"
+echo "mnt=$(ls -A /mnt | tr '\n' ' ')"
+if [ -e /etc/zos-init.conf ]; then echo conf=present; else echo conf=absent; fi
+mkdir -p /tmp/ctr
+unshare -m sh -c 'mount -t tmpfs ctr /tmp/ctr && mkdir /tmp/ctr/old && cd /tmp/ctr && pivot_root . old && echo pivot=ok || echo pivot=failed'
+"#;
+    fs::create_dir_all(img.root().join("etc/zos-probe")).unwrap();
+    fs::write(img.root().join("etc/zos-probe/run"), script).unwrap();
+}
+
+/// The `PROBE-SH` lines (the probe script's output), trimmed.
+pub fn sh_lines(out: &BootOutcome) -> Vec<String> {
+    out.lines_with("PROBE-SH ")
+        .iter()
+        .filter_map(|l| l.split_once("PROBE-SH ").map(|(_, r)| r.trim_end().to_string()))
+        .collect()
+}
+
+/// After [`probe_new_root`]: the new root holds what the copy carries and nothing else
+/// (no /init, no config, an empty /mnt), and pivot_root works inside it.
+pub fn assert_new_root_as_copied(img: &Image, out: &BootOutcome) {
+    let t = tail(out);
+    let sh = sh_lines(out);
+    let get = |k: &str| {
+        sh.iter()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::trim).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {k}= from the probe script: {sh:#?}\n{t}"))
+    };
+    let copied =
+        |n: &str| ["bin", "etc", "usr", "root", "tmp", "sbin", "var", "run"].contains(&n) || n.starts_with("lib");
+    let top = get("top");
+    let top: Vec<&str> = top.split_whitespace().collect();
+    for n in &top {
+        assert!(
+            copied(n) || ["dev", "proc", "sys", "mnt"].contains(n),
+            "{n} in the new root: not in the copy list\n{top:?}\n{t}"
+        );
+    }
+    for e in fs::read_dir(img.root()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if copied(&name) {
+            assert!(
+                top.contains(&name.as_str()),
+                "{name} missing in the new root {top:?}\n{t}"
+            );
+        }
+    }
+    assert_eq!(get("mnt"), "", "/mnt is empty after the switch\n{t}");
+    assert_eq!(get("conf"), "absent", "the init's config is not handed over\n{t}");
+    assert_eq!(get("pivot"), "ok", "pivot_root in a new mount namespace\n{t}");
 }
 
 /// `PROBE key=value` facts, in order.

@@ -140,6 +140,52 @@ impl Sys for LinuxSys {
         Ok(cleared)
     }
 
+    fn remount(&self, path: &Path, data: &str) -> Result<(), SysError> {
+        let data = cstring("mount", data.as_bytes())?;
+        rustix::mount::mount_remount(path, rustix::mount::MountFlags::empty(), data.as_c_str())
+            .map_err(err("mount -o remount", path))
+    }
+
+    fn bind_mount(&self, src: &Path, dst: &Path) -> Result<(), SysError> {
+        rustix::mount::mount_bind(src, dst).map_err(err("mount --bind", dst))
+    }
+
+    fn fs_used(&self, path: &Path) -> Result<u64, SysError> {
+        let st = rustix::fs::statvfs(path).map_err(err("statvfs", path))?;
+        Ok(st.f_blocks.saturating_sub(st.f_bfree).saturating_mul(st.f_frsize))
+    }
+
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>, SysError> {
+        let rd = std::fs::read_dir(path).map_err(|e| SysError::new("opendir", path, io_errno(&e)))?;
+        let mut names = Vec::new();
+        for ent in rd {
+            let ent = ent.map_err(|e| SysError::new("readdir", path, io_errno(&e)))?;
+            names.push(ent.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn remove_path(&self, path: &Path) -> Result<Cleared, SysError> {
+        let st = rustix::fs::lstat(path).map_err(err("stat", path))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+            rustix::fs::unlink(path).map_err(err("unlink", path))?;
+            return Ok(Cleared {
+                entries: 1,
+                bytes: st.st_blocks as u64 * 512,
+                failed: Vec::new(),
+            });
+        }
+        let mut cleared = self.clear_old_root(path)?;
+        match rustix::fs::rmdir(path) {
+            Ok(()) => cleared.entries += 1,
+            // A mount point inside keeps it (as clear_old_root leaves those).
+            Err(Errno::NOTEMPTY) | Err(Errno::BUSY) => {}
+            Err(e) => return Err(SysError::new("rmdir", path, e)),
+        }
+        Ok(cleared)
+    }
+
     fn mknod_console(&self, path: &Path) -> Result<(), SysError> {
         let dev = rustix::fs::makedev(5, 1);
         match rustix::fs::mknodat(

@@ -128,6 +128,17 @@ pub trait Sys {
     fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError>;
     /// `kill -SIG -pgid`: the whole process group.
     fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError>;
+    /// `mount -o remount,DATA path` (bind mode: the rootfs tmpfs gets its cap).
+    fn remount(&self, path: &Path, data: &str) -> Result<(), SysError>;
+    /// `mount --bind src dst`, not recursive: the mounts under `src` stay behind.
+    fn bind_mount(&self, src: &Path, dst: &Path) -> Result<(), SysError>;
+    /// Bytes in use on the filesystem at `path` (statvfs blocks - free).
+    fn fs_used(&self, path: &Path) -> Result<u64, SysError>;
+    /// The names in directory `path` (no `.` and `..`).
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>, SysError>;
+    /// `rm -rf --one-file-system path`: a file, or a directory and what it holds on
+    /// its own device (a mount point inside stays, as does the directory then).
+    fn remove_path(&self, path: &Path) -> Result<Cleared, SysError>;
     /// Top-level sources matching the copy patterns (see [`crate::copy::resolve_sources`]).
     fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, crate::copy::CopyError>;
 }

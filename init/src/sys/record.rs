@@ -29,6 +29,9 @@ pub struct RecordSys {
     pub magic: u64,
     /// What `dmesg` returns.
     pub dmesg: String,
+    /// What `list_dir` returns (any directory) and `fs_used` says.
+    pub listing: Vec<String>,
+    pub used: u64,
     /// The module syscalls, recorded on their own (they come from several threads).
     pub kmod: RecordKmod,
 }
@@ -52,6 +55,10 @@ impl Default for RecordSys {
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
             dmesg: "<6>[    1.0] kernel says hi\n".into(),
             magic: 0x0102_1994,
+            listing: ["bin", "dev", "etc", "init", "lib", "mnt", "proc", "sys", "usr"]
+                .map(String::from)
+                .to_vec(),
+            used: 12 << 20,
             kmod: RecordKmod::default(),
         }
     }
@@ -164,6 +171,36 @@ impl Sys for RecordSys {
         self.call("unlink", root, format!("rm -rf --one-file-system {}", root.display()))?;
         Ok(Cleared {
             entries: 3,
+            bytes: 4096,
+            failed: Vec::new(),
+        })
+    }
+    fn remount(&self, path: &Path, data: &str) -> Result<(), SysError> {
+        self.call(
+            "mount -o remount",
+            path,
+            format!("mount -o remount,{data} {}", path.display()),
+        )
+    }
+    fn bind_mount(&self, src: &Path, dst: &Path) -> Result<(), SysError> {
+        self.call(
+            "mount --bind",
+            dst,
+            format!("mount --bind {} {}", src.display(), dst.display()),
+        )
+    }
+    fn fs_used(&self, path: &Path) -> Result<u64, SysError> {
+        self.call("statvfs", path, format!("statvfs {}", path.display()))
+            .map(|_| self.used)
+    }
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>, SysError> {
+        self.call("opendir", path, format!("ls {}", path.display()))
+            .map(|_| self.listing.clone())
+    }
+    fn remove_path(&self, path: &Path) -> Result<Cleared, SysError> {
+        self.call("unlink", path, format!("rm -rf {}", path.display()))?;
+        Ok(Cleared {
+            entries: 1,
             bytes: 4096,
             failed: Vec::new(),
         })
