@@ -113,6 +113,9 @@ impl Runner<'_> {
                 gone.extend(children.into_iter().filter(|c| c != keep).map(|c| format!("{dir}/{c}")));
             }
         }
+        // /init answers the kernel's module requests until the handover (modprobe.rs):
+        // it goes last, at the switch.
+        gone.retain(|g| g != crate::modprobe::SELF);
         let (mut entries, mut bytes) = (0, 0);
         for path in &gone {
             match sys.remove_path(Path::new(path)) {
@@ -177,8 +180,10 @@ mod tests {
                 .position(|c| c == l)
                 .unwrap_or_else(|| panic!("{l}: {calls:#?}"))
         };
-        // Pruned, then capped, then bound; never a copy or a tmpfs of its own.
-        assert!(at("rm -rf /init") < at("rm -rf /opt"));
+        // Pruned, then capped, then bound; never a copy or a tmpfs of its own. /init
+        // answers the kernel's module requests until the switch, then goes too.
+        assert!(at("rm -rf /opt") < at("mount --bind / /mnt/root"));
+        assert!(at("chroot .") < at("rm -rf /init"));
         assert!(at("rm -rf /etc/zos-init.conf") < at("mount -o remount,size=1536M /"));
         assert!(at("mount -o remount,size=1536M /") < at("mount --bind / /mnt/root"));
         assert!(at("mount --bind / /mnt/root") < at("mount -t proc proc /mnt/root/proc"));

@@ -96,6 +96,13 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
     sys.chdir(Path::new("/"))?;
     if h.bound {
         empty_bind_mount_point(sys, h.new_root);
+        // Kept until now to answer the kernel's module requests; the copy never carries it.
+        match sys.remove_path(Path::new(crate::modprobe::SELF)) {
+            Err(e) if e.errno != rustix::io::Errno::NOENT => {
+                log::stage(Level::Warn, Stage::Switch, &format!("{e}; /init stays in the new root"))
+            }
+            _ => {}
+        }
     }
     if let Err(e) = sys.reopen_stdio(Path::new("/dev/console")) {
         log::stage(
