@@ -42,18 +42,18 @@ enum Cmd {
         #[command(subcommand)]
         cmd: zos_builder::components::cli::ComponentsCmd,
     },
-    /// Build the default image (busybox userland, the init, zinit 0.1 with the demo
-    /// units) and boot it under QEMU with a shell on this terminal (`zinit poweroff`
-    /// ends it; Ctrl-A X quits QEMU).
+    /// Build the default image (busybox userland, the init, zinit 0.2.11 with the
+    /// configs/zinit units it can run) and boot it under QEMU with a shell on this
+    /// terminal (`zinit shutdown` ends it; Ctrl-A X quits QEMU).
     Run(RunArgs),
     /// Install Alpine packages (configs/packages.txt) into a rootfs directory natively:
     /// no Docker, no apk, no root; `build --rootfs DIR` then packs it with its owners.
     Rootfs(zos_builder::apk::cli::RootfsArgs),
-    /// Check zinit unit sets (YAML for zinit 0.2, TOML for 0.1): parse errors, unknown
-    /// keys, after/requires/wants naming no unit, cycles; with --rootfs, an exec whose
-    /// program that rootfs lacks.
+    /// Check zinit 0.2.11 unit sets as zinit reads them: files it would skip, unknown
+    /// keys it ignores, `after` naming no unit, cycles; with --rootfs, an exec or test
+    /// (or a command of its `sh -c` script) whose program that rootfs lacks.
     Lint {
-        /// Unit directories [default: configs/zinit and configs/zinit/toml].
+        /// Unit directories [default: configs/zinit and configs/zinit-run].
         dirs: Vec<PathBuf>,
         /// Check exec programs against this rootfs (PATH lookup, symlinks inside it).
         #[arg(long, value_name = "DIR")]
@@ -75,7 +75,7 @@ enum Cmd {
 #[derive(clap::Args)]
 struct RunArgs {
     /// No terminal: boot, wait for the services, print the boot timeline and
-    /// `zinit list`, power off with `zinit poweroff`.
+    /// `zinit list`, power off with `zinit shutdown`.
     #[arg(long)]
     batch: bool,
     /// Extra kernel command line (e.g. "zos.log=debug zos.tmpfs=2G").
@@ -130,12 +130,11 @@ struct BuildArgs {
     /// Pack every entry as uid 0, gid 0.
     #[arg(long)]
     root_owned: bool,
-    /// Add zinit 0.1 (crates.io, built once for musl and cached) and hand over to
-    /// /sbin/zinit-pid1 instead of the production default `/sbin/zinit init`.
+    /// Add zinit 0.2.11 as /sbin/zinit (the init's default handover `/sbin/zinit
+    /// init`), built from the lock's `zinit-src` source once and cached.
     #[arg(long)]
     zinit: bool,
-    /// Add this unit set (a dir of *.yaml for zinit 0.2, or system/ and services/ of
-    /// *.toml for 0.1), after linting it against the image.
+    /// Add this zinit 0.2 unit set (a dir of *.yaml), after linting it against the image.
     #[arg(long, value_name = "DIR")]
     units: Option<PathBuf>,
     /// Extra file SRC:DEST[:MODE] (MODE octal); replaces DEST from the rootfs.
@@ -259,6 +258,7 @@ fn run(args: RunArgs) -> Result<()> {
     };
     let report = zos_builder::run::run(&opts)?;
     let t = &report.timeline;
+    print!("{}", report.notes);
     if opts.batch {
         // The whole boot on one clock: kernel, the init's stages, zinit, services up.
         print!("boot timeline (s since boot, QEMU TCG):\n{t}");
@@ -285,7 +285,7 @@ fn run(args: RunArgs) -> Result<()> {
         anyhow::ensure!(!t.panicked, "the kernel panicked; see {}", report.serial_log.display());
         anyhow::ensure!(
             t.services_up.is_some() && t.powered_off,
-            "no clean `zinit poweroff` after the services came up; see {}",
+            "no clean `zinit shutdown` after the services came up; see {}",
             report.serial_log.display()
         );
     }
@@ -303,8 +303,10 @@ fn timeline(report: &Path, output: Option<PathBuf>) -> Result<()> {
 
 fn lint(mut dirs: Vec<PathBuf>, rootfs: Option<PathBuf>) -> Result<()> {
     if dirs.is_empty() {
-        use zos_builder::zinit::{install::shipped_units, Generation};
-        dirs = vec![shipped_units(Generation::V2Yaml), shipped_units(Generation::V1Toml)];
+        dirs = vec![
+            zos_builder::zinit::install::shipped_units(),
+            zos_builder::zinit::report::units_dir(),
+        ];
     }
     let (text, clean) = zos_builder::zinit::cli::lint_dirs(&dirs, rootfs.as_deref());
     print!("{text}");

@@ -1,10 +1,12 @@
 //! `zos-builder run`: the main job. Gets what it needs itself (the Debian cloud kernel
 //! and busybox-static through apt into the cache, QEMU when missing), builds the init,
-//! lays out the default busybox userland with real zinit 0.1 (`zinit-pid1`, built once
-//! and cached) and the demo unit set (configs/zinit/toml), packs it and boots it under
-//! QEMU TCG with the console on the terminal (a shell from the `console` unit). With
-//! `--batch` the `boot-report` unit powers off with `zinit poweroff` once the services
-//! are up, and the boot timeline is read back from the serial log.
+//! lays out the default busybox userland with zinit 0.2.11 (built from source once and
+//! cached, src/zinit/binary.rs) as /sbin/zinit, the production handover `/sbin/zinit
+//! init`, and the units of configs/zinit whose programs the image has (lint says which
+//! it left out and why), plus configs/zinit-run. It packs it and boots it under QEMU TCG
+//! with the console on the terminal (a shell from the `console` unit). With `--batch`
+//! the `boot-report` unit powers off with `zinit shutdown` once the services are up,
+//! and the boot timeline is read back from the serial log.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -62,6 +64,9 @@ pub struct RunReport {
     /// Kernel, init and zinit lines on one clock (docs/OVERVIEW.md).
     pub timeline: crate::zinit::timeline::Timeline,
     pub serial_log: PathBuf,
+    /// Where zinit came from (source, commit, toolchain, sha256) and the units lint
+    /// left out, one line each.
+    pub notes: String,
 }
 
 /// Build the default image into `opts.output` and boot it.
@@ -73,18 +78,24 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
         Some(p) => p.clone(),
         None => opts.mode.build_init()?,
     };
-    let image = default_image(&opts.output, &init, &busybox, &applets, opts.mode)?;
+    let (image, notes) = default_image(&opts.output, &init, &busybox, &applets, opts.mode, opts.batch)?;
 
     let mut boot = Boot::new(&kernel, &image.path);
     boot.memory_mb = opts.memory_mb;
     boot.interactive = !opts.batch;
     boot.timeout = opts.timeout;
     boot.serial_log = opts.output.join("serial.log");
+    // printk.devkmsg=on: zinit's log lines reach the console through /dev/kmsg with the
+    // kernel's timestamp (the timeline), none dropped by the rate limit.
     boot.append = if opts.batch {
-        // Read by the boot-report unit (configs/zinit/toml/scripts/zos-boot-report).
-        format!("zinit.report=poweroff {}", opts.append)
+        // Read by the boot-report unit (configs/zinit-run/zos-boot-report).
+        format!(
+            "printk.devkmsg=on {} {}",
+            crate::zinit::report::POWEROFF_FLAG,
+            opts.append
+        )
     } else {
-        opts.append.clone()
+        format!("printk.devkmsg=on {}", opts.append)
     };
     let outcome = boot.run()?;
     let init_phase_ms = init_phase_ms(&outcome.log);
@@ -95,18 +106,21 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
         init_phase_ms,
         timeline,
         serial_log: boot.serial_log,
+        notes,
     })
 }
 
-/// `output/rootfs` (busybox userland) with zinit 0.1 and the demo units, packed with
-/// `init` into `output/initramfs.cpio.zst`.
+/// `output/rootfs` (busybox userland) with zinit 0.2.11 and the units it can run,
+/// packed with `init` into `output/initramfs.cpio.zst`; returns the image and the notes
+/// of [`RunReport::notes`].
 pub fn default_image(
     output: &Path,
     init: &Path,
     busybox: &Path,
     applets: &[String],
     mode: BuildMode,
-) -> Result<ImageSummary, RunError> {
+    batch: bool,
+) -> Result<(ImageSummary, String), RunError> {
     let root = output.join("rootfs");
     if root.exists() {
         std::fs::remove_dir_all(&root).map_err(|cause| RunError::Io {
@@ -118,14 +132,14 @@ pub fn default_image(
     rootfs::busybox_rootfs(&root, busybox, applets)?;
     // The test kernel's minimal tier (btrfs, fuse, virtio): coldplug has work to do.
     crate::modules::add_test_kernel_preset(&root, "minimal")?;
-    // Before the mode's keys: they are set over the rootfs's config, handover included.
-    let extras = crate::zinit::install::demo_extras(&root)?;
+    // The init's default handover is the production one, `/sbin/zinit init`.
     let config = mode.image_config(Some(&root))?;
     std::fs::write(root.join("etc/zos-init.conf"), config).map_err(|cause| RunError::Io {
         op: "write",
         path: root.join("etc/zos-init.conf"),
         cause,
     })?;
+    let (extras, notes) = crate::zinit::install::zinit_extras(&root, batch)?;
     let req = ImageRequest {
         rootfs: Some(root),
         init: Some(init.to_path_buf()),
@@ -135,7 +149,7 @@ pub fn default_image(
         output: output.join("initramfs.cpio.zst"),
         ..Default::default()
     };
-    Ok(build_image(&req)?)
+    Ok((build_image(&req)?, notes))
 }
 
 /// The init phase in ms, from `zos-init: init phase done in 107.8 ms (...)`.

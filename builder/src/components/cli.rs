@@ -39,6 +39,11 @@ pub fn run(cmd: ComponentsCmd) -> anyhow::Result<()> {
                         c.version.as_deref().unwrap_or("")
                     ),
                     super::SourceKind::Path => format!("path {}", c.path.clone().unwrap_or_default().display()),
+                    super::SourceKind::Git => format!(
+                        "git {} at {}",
+                        c.path.clone().unwrap_or_default().display(),
+                        c.commit.as_deref().unwrap_or("")
+                    ),
                 };
                 println!("{} -> {}: {from}", c.name, c.install);
                 for (arch, a) in &c.assets {
