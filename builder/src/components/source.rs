@@ -55,6 +55,7 @@ pub fn build(c: &Component, opts: &FetchOptions) -> Result<Fetched, ComponentErr
         move |cause| ComponentError::Io { name, op, path, cause }
     };
     let what = format!("git {} at {commit} ({rustc})", src.display());
+    let mut how = "cached build of";
     if !out.is_file() {
         if !src.exists() {
             return Err(fail(
@@ -88,13 +89,14 @@ pub fn build(c: &Component, opts: &FetchOptions) -> Result<Fetched, ComponentErr
             let _ = fs::remove_dir_all(partial.join("src"));
             let _ = fs::remove_dir_all(&dir);
             fs::rename(&partial, &dir).map_err(io("rename", &partial))?;
+            how = "built";
         }
         drop(lock);
     }
     let sum = sha256_file(&out).map_err(io("read", &out))?;
     Ok(Fetched {
         note: format!(
-            "{}: built from {what}, cargo build --locked --release --target {target}, stripped: {} sha256 {sum}",
+            "{}: {how} {what}, cargo build --locked --release --target {target}, stripped: {} sha256 {sum}",
             c.name,
             out.display()
         ),
