@@ -1,13 +1,18 @@
 //! zos-builder: packs a rootfs and the zos-init `/init` into a Zero-OS initramfs
 //! (cpio newc, optionally compressed), and lists images like `lsinitrd`.
 //!
-//! The library holds all logic; `main.rs` only parses arguments.
+//! The library holds all logic; `main.rs` only parses arguments and dispatches.
 
-pub mod apk;
+// The Alpine installer and the cpio codec are their own crates; re-exported under
+// their old module paths so `zos_builder::cpio::...` and `crate::apk::...` still work.
+pub use zos_apk as apk;
+pub use zos_cpio as cpio;
+pub use zos_cpio::compress;
+
 pub mod bench;
+pub mod cli;
 pub mod components;
-pub mod compress;
-pub mod cpio;
+pub mod compose;
 pub mod efi;
 pub mod error;
 pub mod inspect;

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use zos_init::config::{Config, EmergencyAction, CONFIG_PATH};
+use zos_common::config::{Config, EmergencyAction, CONFIG_PATH};
 
 use crate::workspace::{self, CargoError};
 
@@ -38,7 +38,7 @@ pub enum ModeError {
     #[error("{path}: {cause}")]
     Read { path: String, cause: std::io::Error },
     #[error("{0} (fix the rootfs's config)")]
-    Config(zos_init::config::ConfigError),
+    Config(zos_common::config::ConfigError),
 }
 
 impl BuildMode {

@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zos_init::modules::glob::fnmatch;
-use zos_init::modules::index::{name_of, ModIndex, Resolved};
+use zos_common::modules::glob::fnmatch;
+use zos_common::modules::index::{name_of, ModIndex, Resolved};
 
 use crate::tiers::Tiers;
 
@@ -21,7 +21,7 @@ pub enum ModulesError {
     #[error("{}: several kernels ({versions}); point at one lib/modules/<version>", path.display())]
     Ambiguous { path: PathBuf, versions: String },
     #[error("{0}")]
-    Index(#[from] zos_init::modules::ModError),
+    Index(#[from] zos_common::modules::IndexError),
     #[error(
         "builtin tier: {name} {why} in kernel {version} (it must be built in: fix the kernel config or the tier file)"
     )]
@@ -71,7 +71,16 @@ impl ModuleTree {
     pub fn open(path: &Path) -> Result<ModuleTree, ModulesError> {
         if path.extension().is_some_and(|e| e == "deb") {
             let scratch = std::env::temp_dir().join(format!("zos-builder-modules-{}", std::process::id()));
-            run(Command::new("dpkg-deb").arg("-x").arg(path).arg(&scratch))?;
+            // A leftover of a killed run would mix two packages' modules.
+            let _ = std::fs::remove_dir_all(&scratch);
+            std::fs::create_dir_all(&scratch).map_err(|e| ModulesError::Tool {
+                cmd: format!("mkdir -p {}", scratch.display()),
+                out: e.to_string(),
+            })?;
+            zos_host::deb::unpack(path, &scratch).map_err(|e| ModulesError::Tool {
+                cmd: format!("unpack {}", path.display()),
+                out: e.to_string(),
+            })?;
             let mut t = Self::open(&scratch)?;
             t.scratch = Some(scratch);
             return Ok(t);
@@ -339,7 +348,7 @@ pub fn set_essential(extras: &mut [crate::ExtraEntry], essential: &[String]) -> 
         } = e
         {
             if path.ends_with("etc/zos-init.conf") {
-                let (mut cfg, _) = zos_init::config::Config::parse(&String::from_utf8_lossy(bytes), "config");
+                let (mut cfg, _) = zos_common::config::Config::parse(&String::from_utf8_lossy(bytes), "config");
                 cfg.essential_modules = essential.to_vec();
                 *bytes = cfg.render().into_bytes();
                 return true;
@@ -347,22 +356,6 @@ pub fn set_essential(extras: &mut [crate::ExtraEntry], essential: &[String]) -> 
         }
     }
     false
-}
-
-/// The test kernel's modules chosen by a preset, into `root` (for `zos-builder run`).
-pub fn add_test_kernel_preset(root: &Path, preset: &str) -> Result<Selection, ModulesError> {
-    let kernel = zos_qemu::kernel::debian_cloud_kernel(zos_qemu::Arch::host()).map_err(|e| ModulesError::Tool {
-        cmd: "fetch the Debian cloud kernel".into(),
-        out: e.to_string(),
-    })?;
-    let tree = ModuleTree::open(&kernel.modules_dir)?;
-    let tiers = Tiers::preset(preset).map_err(|e| ModulesError::Tool {
-        cmd: format!("preset {preset}"),
-        out: e.to_string(),
-    })?;
-    let sel = select(&tree, &tiers)?;
-    install(&tree, &sel, root, IndexWriter::Auto)?;
-    Ok(sel)
 }
 
 fn run(cmd: &mut Command) -> Result<(), ModulesError> {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../init/src/modules/testdata");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../common/src/modules/testdata");
 
 fn fake_tree(t: &Path) -> ModuleTree {
     let dir = t.join("lib/modules/6.1.0-test");

@@ -11,34 +11,20 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use zos_qemu::launch::{Boot, BootOutcome};
-use zos_qemu::Arch;
+use zos_host::launch::{Boot, BootOutcome};
+use zos_host::Arch;
 
+use crate::compose::{self, Essential, ModuleTreeSource, ModulesSource, Pack, Recipe, RootfsSource, ZinitSource};
 use crate::mode::BuildMode;
-use crate::{build_image, rootfs, workspace, Compression, ImageRequest, ImageSummary};
+use crate::tiers::Tiers;
+use crate::{Compression, ImageSummary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Modules(#[from] crate::modules::ModulesError),
+    Qemu(#[from] zos_host::Error),
     #[error(transparent)]
-    Qemu(#[from] zos_qemu::Error),
-    #[error(transparent)]
-    Build(#[from] crate::BuildError),
-    #[error(transparent)]
-    Rootfs(#[from] rootfs::RootfsError),
-    #[error(transparent)]
-    Cargo(#[from] workspace::CargoError),
-    #[error("{op} {}: {cause}", path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        cause: std::io::Error,
-    },
-    #[error(transparent)]
-    Mode(#[from] crate::mode::ModeError),
-    #[error(transparent)]
-    Zinit(#[from] crate::zinit::ZinitError),
+    Compose(#[from] compose::ComposeError),
 }
 
 pub struct RunOptions {
@@ -71,14 +57,9 @@ pub struct RunReport {
 
 /// Build the default image into `opts.output` and boot it.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
-    let kernel = zos_qemu::kernel::debian_cloud_kernel(Arch::host())?;
-    let busybox = zos_qemu::busybox::busybox_static()?;
-    let applets = zos_qemu::busybox::applets(&busybox)?;
-    let init = match &opts.init {
-        Some(p) => p.clone(),
-        None => opts.mode.build_init()?,
-    };
-    let (image, notes) = default_image(&opts.output, &init, &busybox, &applets, opts.mode, opts.batch)?;
+    let kernel = zos_host::kernel::debian_cloud_kernel(Arch::host())?;
+    let init = compose::init_binary(opts.init.as_deref(), opts.mode)?;
+    let (image, notes) = default_image(&opts.output, &init, opts.mode, opts.batch)?;
 
     let mut boot = Boot::new(&kernel, &image.path);
     boot.memory_mb = opts.memory_mb;
@@ -110,46 +91,40 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     })
 }
 
-/// `output/rootfs` (busybox userland) with zinit 0.2.11 and the units it can run,
-/// packed with `init` into `output/initramfs.cpio.zst`; returns the image and the notes
-/// of [`RunReport::notes`].
+/// The default image's recipe: `output/rootfs` (busybox userland) with the test
+/// kernel's minimal tier (btrfs, fuse, virtio: coldplug has work to do), zinit 0.2.11
+/// and the units it can run there (the console unit too unless `batch`).
+pub fn default_recipe(output: &Path, mode: BuildMode, batch: bool) -> Result<Recipe, compose::ComposeError> {
+    Ok(Recipe {
+        rootfs: RootfsSource::Busybox(output.join("rootfs")),
+        mode,
+        essential: Essential::Keep,
+        modules: Some(ModulesSource {
+            tree: ModuleTreeSource::TestKernel,
+            tiers: Tiers::preset("minimal")?,
+            staging: output.join("modules-staging"),
+        }),
+        zinit: Some(ZinitSource::Runnable { batch }),
+        extras: Vec::new(),
+    })
+}
+
+/// [`default_recipe`] packed with `init` into `output/initramfs.cpio.zst`; returns the
+/// image and the notes of [`RunReport::notes`].
 pub fn default_image(
     output: &Path,
     init: &Path,
-    busybox: &Path,
-    applets: &[String],
     mode: BuildMode,
     batch: bool,
 ) -> Result<(ImageSummary, String), RunError> {
-    let root = output.join("rootfs");
-    if root.exists() {
-        std::fs::remove_dir_all(&root).map_err(|cause| RunError::Io {
-            op: "clear",
-            path: root.clone(),
-            cause,
-        })?;
-    }
-    rootfs::busybox_rootfs(&root, busybox, applets)?;
-    // The test kernel's minimal tier (btrfs, fuse, virtio): coldplug has work to do.
-    crate::modules::add_test_kernel_preset(&root, "minimal")?;
-    // The init's default handover is the production one, `/sbin/zinit init`.
-    let config = mode.image_config(Some(&root))?;
-    std::fs::write(root.join("etc/zos-init.conf"), config).map_err(|cause| RunError::Io {
-        op: "write",
-        path: root.join("etc/zos-init.conf"),
-        cause,
-    })?;
-    let (extras, notes) = crate::zinit::install::zinit_extras(&root, batch)?;
-    let req = ImageRequest {
-        rootfs: Some(root),
-        init: Some(init.to_path_buf()),
-        extras,
+    let prepared = default_recipe(output, mode, batch)?.prepare()?;
+    let pack = Pack {
         compression: Compression::Zstd,
         root_owned: true,
         output: output.join("initramfs.cpio.zst"),
         ..Default::default()
     };
-    Ok((build_image(&req)?, notes))
+    Ok((prepared.pack(init, &[], &pack)?, prepared.notes))
 }
 
 /// The init phase in ms, from `zos-init: init phase done in 107.8 ms (...)`.

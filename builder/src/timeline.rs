@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
+use zos_common::report::BootReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TimelineError {
@@ -34,29 +34,31 @@ pub fn render(path: &str, json: &str) -> Result<String, TimelineError> {
         path: path.into(),
         why: why.into(),
     };
-    let v: Value = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
-    let t0 = v["started_ms"].as_f64().ok_or_else(|| bad("no started_ms"))?;
-    let bars = |key: &str| -> Result<Vec<Bar>, TimelineError> {
-        v[key]
-            .as_array()
-            .ok_or_else(|| bad(&format!("no {key} list")))?
-            .iter()
-            .map(|s| {
-                Ok(Bar {
-                    label: s["name"].as_str().ok_or_else(|| bad("a bar without name"))?.to_string(),
-                    start: s["start_ms"].as_f64().ok_or_else(|| bad("a bar without start_ms"))? - t0,
-                    dur: s["duration_ms"]
-                        .as_f64()
-                        .ok_or_else(|| bad("a bar without duration_ms"))?,
-                    failed: !s["error"].is_null() && s.get("error").is_some(),
-                })
-            })
-            .collect()
-    };
-    let stages = bars("stages")?;
-    let modules = bars("modules")?;
-    let total = v["init_phase_ms"]
-        .as_f64()
+    let r: BootReport = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
+    let since_start = |d: std::time::Duration| (d.as_secs_f64() - r.started.as_secs_f64()) * 1000.0;
+    let stages: Vec<Bar> = r
+        .stages
+        .iter()
+        .map(|s| Bar {
+            label: s.stage.as_str().to_string(),
+            start: since_start(s.start),
+            dur: s.took.as_secs_f64() * 1000.0,
+            failed: false,
+        })
+        .collect();
+    let modules: Vec<Bar> = r
+        .modules
+        .iter()
+        .map(|m| Bar {
+            label: m.name.clone(),
+            start: since_start(m.start),
+            dur: m.took.as_secs_f64() * 1000.0,
+            failed: m.error.is_some(),
+        })
+        .collect();
+    let total = r
+        .handover
+        .map(since_start)
         .unwrap_or_else(|| stages.iter().map(|b| b.start + b.dur).fold(0.0, f64::max));
     let span = total.max(
         stages
@@ -76,10 +78,7 @@ pub fn render(path: &str, json: &str) -> Result<String, TimelineError> {
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"##
     );
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##);
-    let exec = v["exec"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+    let exec = r.exec.join(" ");
     let _ = writeln!(
         s,
         r##"<text x="10" y="20" font-size="14">zos-init: {:.1} ms from /init to exec {}</text>"##,

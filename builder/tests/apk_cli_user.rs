@@ -2,6 +2,9 @@
 //! setpriv when the tests run as root), then `build` packing its output: the image
 //! must carry root owners and setuid bits although no file on the host has them.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod apk_support;
 
 use std::fs;

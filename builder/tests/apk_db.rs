@@ -3,6 +3,9 @@
 //! version and identity as files in the 3.19.1 fixture repository. Their records
 //! (header, r:, F:/M:/R:/a:/Z: lines) must come out byte for byte the same.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod apk_support;
 
 use std::fs;

@@ -2,6 +2,9 @@
 //! 127.0.0.1: resolution, extraction, script handling, the cache and offline mode,
 //! and owners/setuid bits in the packed cpio.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod apk_support;
 
 use std::fs;

@@ -1,6 +1,9 @@
 //! Dependency resolution on the real 3.19.1 index (100 records) and on small
 //! synthetic universes for conflicts and provider priorities.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod apk_support;
 
 use apk_support::*;

@@ -3,6 +3,9 @@
 //! key generated here, a corrupted signature, an unsigned index, a package removed.
 //! Also the real dl-cdn indexes and the synthetic RSA256 vector verify.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod apk_support;
 
 use std::fs;

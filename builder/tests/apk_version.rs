@@ -2,6 +2,9 @@
 //! `a op b`. These are cases from that table covering every token kind: dotted
 //! numbers, leading zeros, letters, pre/post suffixes with numbers, revisions, dates.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::cmp::Ordering;
 
 use zos_builder::apk::version::{compare, validate};

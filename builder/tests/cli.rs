@@ -1,6 +1,9 @@
 //! Runs the `zos-builder` binary and checks its output against our reader and
 //! against the host's GNU cpio, zstd, xz and gzip.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! The component downloader and `components update` against a fake GitHub on
 //! 127.0.0.1 serving good, corrupt and missing release assets.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod gh_support;
 
 use std::fs;

@@ -3,6 +3,9 @@
 //! the real demo rootfs (Debian's busybox-static with its applet links, as `zos-builder
 //! run` packs) lint keeps exactly the units whose programs are there.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};

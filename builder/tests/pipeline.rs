@@ -2,6 +2,9 @@
 //! loud failure on unpinned components, reproducibility across directories and times,
 //! the efi stage, and the rootfs stage from the Alpine fixtures.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod gh_support;
 
 use std::fs;

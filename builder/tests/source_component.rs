@@ -3,6 +3,9 @@
 //! cached by commit and toolchain, and its sha256 is in the note for the build log;
 //! a missing source and a commit that is not there fail with what to fix.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -35,7 +38,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 fn opts(t: &Path) -> FetchOptions {
     FetchOptions {
-        cache: zos_qemu::Cache::new(t.join("cache"), false),
+        cache: zos_host::Cache::new(t.join("cache"), false),
         cache_downloads: true,
         verify: true,
         release: true,

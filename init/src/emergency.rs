@@ -246,6 +246,12 @@ fn read_proc(sys: &dyn Sys, name: &str, root: Option<&str>) -> Result<String, cr
 pub const EMERGENCY_TXT: &str = "/run/zos-init/emergency.txt";
 
 /// PID 1 never returns: handle, then wait forever, reaping orphans.
+/// The emergency path for a failed boot: the typed error names the stage, the step
+/// and the cause (op, path, errno).
+pub fn boot_failed(sys: &dyn Sys, error: &crate::error::InitError) -> ! {
+    halt(sys, &error.to_string())
+}
+
 pub fn halt(sys: &dyn Sys, what: &str) -> ! {
     let s = current();
     handle(sys, &s, what, Duration::from_secs(5));

@@ -110,6 +110,10 @@ pub enum StepError {
     Refused(String),
     #[error("the kernel could not unpack the whole image (\"{0}\"): the initramfs holds a partial rootfs; give the machine more RAM (without root= the kernel caps the initramfs at half of it) or shrink the image")]
     PartialUnpack(String),
+    /// exec returned without an error (only a recorder does that; a real execve
+    /// that succeeds never returns).
+    #[error("the handover target returned control to the init")]
+    HandoverReturned,
 }
 
 /// A boot failure: the stage it happened in, the step (a shell-like line), the cause.

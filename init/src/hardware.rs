@@ -1,7 +1,7 @@
-//! The `hardware` and `modules` stages (called from `run.rs`'s hook): coldplug, then
-//! the essential tier and `modules_load=`. Nothing here fails the boot: a module that
-//! cannot load is logged (name, path, errno) and reported, and the boot goes on, as
-//! the shell's `modprobe` did.
+//! The `hardware` and `modules` stages (the plan's `Coldplug` and `LoadModules`
+//! rows): coldplug, then the essential tier and `modules_load=`. Nothing here fails
+//! the boot: a module that cannot load is logged (name, path, errno) and reported,
+//! and the boot goes on, as the shell's `modprobe` did.
 //!
 //! Modules come from the new root (`<new_root>/lib/modules/$(uname -r)`): the
 //! initramfs copy has been freed by the copy, and zinit's services use the same tree.
@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use crate::coldplug::{self, sysfs::Sysfs};
 use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
-use crate::log;
+use crate::log::{self, Level};
 use crate::modules::index::ModIndex;
 use crate::modules::load::{self, Outcome, Policy, Request};
 use crate::modules::options::ModprobeConf;
 use crate::modules::{normalize, ModError};
 use crate::report::{BootReport, ModuleRecord};
+use crate::stage::Stage;
 use crate::sys::Sys;
 
 /// The file a later service reads to fetch remote-tier modules.
@@ -75,24 +76,29 @@ impl Hardware {
             let dir = self.dir(cfg);
             let idx = match ModIndex::load(&dir) {
                 Ok(i) => {
-                    log::debug(&format!(
-                        "modules: {}: {} modules, {} aliases, {} built in",
-                        dir.display(),
-                        i.modules.len(),
-                        i.aliases.len(),
-                        i.builtin.len()
-                    ));
+                    log::stage(
+                        Level::Debug,
+                        Stage::Modules,
+                        &format!(
+                            "{}: {} modules, {} aliases, {} built in",
+                            dir.display(),
+                            i.modules.len(),
+                            i.aliases.len(),
+                            i.builtin.len()
+                        ),
+                    );
                     Some(Rc::new(i))
                 }
-                Err(ModError::Index { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
-                    log::info(&format!(
-                        "modules: no {}/modules.dep: this image has no modules",
-                        dir.display()
-                    ));
+                Err(e) if e.cause.kind() == std::io::ErrorKind::NotFound => {
+                    log::stage(
+                        Level::Info,
+                        Stage::Modules,
+                        &format!("no {}/modules.dep: this image has no modules", dir.display()),
+                    );
                     None
                 }
                 Err(e) => {
-                    log::warn(&format!("modules: {e}; no module will be loaded"));
+                    log::stage(Level::Warn, Stage::Modules, &format!("{e}; no module will be loaded"));
                     None
                 }
             };
@@ -134,7 +140,7 @@ impl Hardware {
             },
         );
         for (name, why) in &plan.skipped {
-            log::debug(&format!("modules: {name}: {why}"));
+            log::stage(Level::Debug, Stage::Modules, &format!("{name}: {why}"));
         }
         for (via, e) in plan.failed {
             let line = format!("modules: {e} (wanted by {via})");
@@ -157,13 +163,17 @@ impl Hardware {
                         load::Done::Loaded => "loaded",
                         load::Done::AlreadyLoaded => "already loaded",
                     };
-                    log::info(&format!("modules: {how} {} ({}) in {}", o.name, o.via, log::ms(o.took)));
+                    log::stage(
+                        Level::Info,
+                        Stage::Modules,
+                        &format!("{how} {} ({}) in {}", o.name, o.via, log::ms(o.took)),
+                    );
                     self.loaded(sys).insert(o.name.clone());
                     None
                 }
                 // A soft dependency is optional: the CPU may lack what it drives.
                 Err(e) if o.via.contains("softdep of") => {
-                    log::info(&format!("modules: optional {e} ({})", o.via));
+                    log::stage(Level::Info, Stage::Modules, &format!("optional {e} ({})", o.via));
                     Some(e.to_string())
                 }
                 Err(e) => {
@@ -184,31 +194,43 @@ impl Hardware {
     }
 
     /// The `hardware` stage.
-    pub fn coldplug(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+    pub fn coldplug(
+        &mut self,
+        sys: &dyn Sys,
+        cfg: &Config,
+        mode: ColdplugMode,
+        timeout: Duration,
+        report: &mut BootReport,
+    ) {
         let t0 = log::since_boot();
-        match cfg.coldplug {
-            ColdplugMode::Off => log::info("hardware: coldplug off (zos.coldplug=off)"),
-            ColdplugMode::Udev => self.udev(sys, cfg, report),
-            ColdplugMode::Native => self.native(sys, cfg, report),
+        match mode {
+            ColdplugMode::Off => log::stage(Level::Info, Stage::Hardware, "coldplug off (zos.coldplug=off)"),
+            ColdplugMode::Udev => self.udev(sys, cfg, timeout, report),
+            ColdplugMode::Native => self.native(sys, cfg, timeout, report),
         }
-        log::info(&format!(
-            "hardware: {} coldplug took {}",
-            cfg.coldplug,
-            log::ms(log::since_boot().saturating_sub(t0))
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Hardware,
+            &format!(
+                "{} coldplug took {}",
+                mode,
+                log::ms(log::since_boot().saturating_sub(t0))
+            ),
+        );
     }
 
-    fn native(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+    fn native(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
         let Some(idx) = self.index(cfg) else {
             return;
         };
         let conf = self.conf(cfg);
         let (mut devs, err) = Sysfs::open(&self.sysfs);
         if let Some(e) = err {
-            log::warn(&format!(
-                "hardware: uevent socket: {}; scanning /sys only",
-                crate::error::errno_text(e)
-            ));
+            log::stage(
+                Level::Warn,
+                Stage::Hardware,
+                &format!("uevent socket: {}; scanning /sys only", crate::error::errno_text(e)),
+            );
         }
         let mut requested: HashSet<String> = HashSet::new();
         let (mut loaded, mut failed) = (0usize, 0usize);
@@ -246,38 +268,45 @@ impl Hardware {
         };
         let sum = coldplug::native(
             &mut devs,
-            Duration::from_millis(cfg.coldplug_timeout_ms),
+            timeout,
             Duration::from_millis(cfg.coldplug_quiet_ms),
             &mut handle,
         );
-        log::info(&format!(
-            "hardware: {} devices, {loaded} modules loaded, {failed} failed, {} without a module, {} rounds{}",
-            sum.devices,
-            sum.unmatched.len(),
-            sum.rounds,
-            if sum.timed_out {
-                " (stopped at coldplug_timeout_ms)"
-            } else {
-                ""
-            }
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Hardware,
+            &format!(
+                "{} devices, {loaded} modules loaded, {failed} failed, {} without a module, {} rounds{}",
+                sum.devices,
+                sum.unmatched.len(),
+                sum.rounds,
+                if sum.timed_out {
+                    " (stopped at coldplug_timeout_ms)"
+                } else {
+                    ""
+                }
+            ),
+        );
         write_unmatched(&root_of(cfg), &sum.unmatched);
     }
 
-    fn udev(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
+    fn udev(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
         let root = root_of(cfg);
         if coldplug::udev::find(sys, &root).is_none() {
-            log::warn(&format!(
-                "hardware: udev mode but no udevd/udevadm in {}: native coldplug instead",
-                root.display()
-            ));
-            return self.native(sys, cfg, report);
+            log::stage(
+                Level::Warn,
+                Stage::Hardware,
+                &format!(
+                    "udev mode but no udevd/udevadm in {}: native coldplug instead",
+                    root.display()
+                ),
+            );
+            return self.native(sys, cfg, timeout, report);
         }
         let before = proc_modules(sys);
         let env = crate::emergency::handover_env(HANDOVER_PATH);
         let start = log::since_boot();
-        let timeout = Duration::from_millis(cfg.coldplug_timeout_ms);
-        let mut warn = |w: &str| log::warn(&format!("hardware: udev: {w}"));
+        let mut warn = |w: &str| log::stage(Level::Warn, Stage::Hardware, &format!("udev: {w}"));
         if let Err(e) = coldplug::udev::run(sys, &root, &env, timeout, &mut warn) {
             let line = format!("hardware: udev: {e}");
             log::warn(&line);
@@ -295,33 +324,12 @@ impl Hardware {
             });
         }
         let names: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
-        log::info(&format!(
-            "hardware: udevd loaded {} modules: {}",
-            new.len(),
-            names.join(" ")
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Hardware,
+            &format!("udevd loaded {} modules: {}", new.len(), names.join(" ")),
+        );
         self.loaded = Some(after);
-    }
-
-    /// The `modules` stage: the essential tier, then `modules_load=`, in one
-    /// parallel batch.
-    pub fn essential(&mut self, sys: &dyn Sys, cfg: &Config, report: &mut BootReport) {
-        let mut reqs: Vec<Request> = cfg
-            .essential_modules
-            .iter()
-            .map(|m| Request {
-                name: m.clone(),
-                via: "essential".into(),
-            })
-            .collect();
-        reqs.extend(cfg.modules_load.iter().map(|m| Request {
-            name: m.clone(),
-            via: "cmdline modules_load".into(),
-        }));
-        if reqs.is_empty() {
-            return;
-        }
-        self.load(sys, cfg, &reqs, report);
     }
 }
 
@@ -333,7 +341,7 @@ fn module_of(e: &ModError) -> String {
         | ModError::DepFailed { module, .. }
         | ModError::DepBlacklisted { module, .. }
         | ModError::Cycle { module } => module.clone(),
-        ModError::Index { path, .. } => path.display().to_string(),
+        ModError::Index(e) => e.path.display().to_string(),
     }
 }
 
@@ -361,7 +369,7 @@ fn write_unmatched(root: &Path, unmatched: &[String]) {
         .map_or(Ok(()), std::fs::create_dir_all)
         .and_then(|_| std::fs::write(&path, text));
     if let Err(e) = r {
-        log::warn(&format!("hardware: write {}: {e}", path.display()));
+        log::stage(Level::Warn, Stage::Hardware, &format!("write {}: {e}", path.display()));
     }
 }
 

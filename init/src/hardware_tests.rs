@@ -13,7 +13,7 @@ use crate::run::Runner;
 use crate::sys::record::RecordSys;
 use crate::sys::record_kmod::position;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/modules/testdata");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../common/src/modules/testdata");
 const VIRTIO_NET_PCI: &str = "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00";
 const NOBODY: &str = "pci:v00008086d00007000sv0000sd0000bc06sc01i00";
 
@@ -46,11 +46,14 @@ fn rec(cfg: &Config, more: &[&str]) -> RecordSys {
 }
 
 fn boot(sys: &RecordSys, cfg: &Config, t: &Path) -> BootReport {
-    let mut r = Runner::new(sys, cfg, Duration::ZERO);
-    r.hw.modules_dir = Some(PathBuf::from(DATA));
-    r.hw.sysfs = t.join("sys");
+    let hw = crate::hardware::Hardware {
+        modules_dir: Some(PathBuf::from(DATA)),
+        sysfs: t.join("sys"),
+        ..Default::default()
+    };
+    let mut r = Runner::new(sys, cfg, Duration::ZERO).with_hardware(hw);
     r.run(&plan::build(cfg, &[])).unwrap();
-    r.report
+    r.report().clone()
 }
 
 #[test]

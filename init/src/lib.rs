@@ -4,9 +4,9 @@
 //! command line ([`plan::build`], pure), then acted out step by step through the
 //! syscall seam ([`sys::Sys`]) by [`run::run`]. Any failure goes to [`emergency`].
 
-pub mod cmdline;
+pub use zos_common::{cmdline, config, report, stage};
+
 pub mod coldplug;
-pub mod config;
 pub mod copy;
 pub mod debug;
 pub mod emergency;
@@ -16,9 +16,7 @@ pub mod hardware;
 pub mod log;
 pub mod modules;
 pub mod plan;
-pub mod report;
 pub mod run;
-pub mod stage;
 pub mod switch_root;
 pub mod sys;
 pub mod table;

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::{LogLevel, LogTargets};
+use crate::stage::Stage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -163,6 +164,12 @@ pub fn write(level: Level, msg: &str) {
             let _ = k.write_all(rec.as_bytes());
         }
     }
+}
+
+/// A line of a boot stage, `<stage>: msg`: the stage's name comes from the enum, so
+/// it is written once, in [`Stage::as_str`].
+pub fn stage(level: Level, stage: Stage, msg: &str) {
+    write(level, &format!("{stage}: {msg}"))
 }
 
 pub fn error(msg: &str) {

@@ -8,11 +8,15 @@
 
 #![no_main]
 
+use std::convert::Infallible;
 use std::path::Path;
 
 use zos_init::config::{Config, CONFIG_PATH};
+use zos_init::error::{InitError, StepError};
+use zos_init::log::{self, Level};
+use zos_init::plan::{self, Step};
 use zos_init::sys::{linux::LinuxSys, Sys};
-use zos_init::{cmdline, emergency, log, plan, run::Runner, stage::Stage, table};
+use zos_init::{cmdline, emergency, run::Runner, stage::Stage, table};
 
 /// Called once by the C runtime; the arguments are not used (the kernel's extra
 /// words reach us through /proc/cmdline).
@@ -42,21 +46,27 @@ fn pid1() -> ! {
         env!("CARGO_PKG_VERSION"),
         sys.pid()
     ));
-    let failure = match boot(&sys, started) {
-        Ok(()) => "the handover target returned control to the init".to_string(),
-        Err(e) => e,
-    };
-    emergency::halt(&sys, &failure)
+    match boot(&sys, started) {
+        Ok(never) => match never {},
+        Err(e) => emergency::boot_failed(&sys, &e),
+    }
 }
 
 /// Everything up to the exec; only an error comes back.
-fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
+fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<Infallible, InitError> {
     // proc first, in the shell /init's order: the cmdline and meminfo live there.
     let proc = table::proc_row();
-    sys.mount(&proc)
-        .map_err(|e| format!("stage {}: mount -t proc proc /proc: {e}", Stage::Mounts))?;
+    sys.mount(&proc).map_err(|e| InitError {
+        stage: Stage::Mounts,
+        step: Step::Mount(proc.clone()).to_string(),
+        source: e.into(),
+    })?;
     let cmdline = sys.read_to_string(Path::new("/proc/cmdline")).unwrap_or_else(|e| {
-        log::warn(&format!("mounts: {e}; booting with the image's config only"));
+        log::stage(
+            Level::Warn,
+            Stage::Mounts,
+            &format!("{e}; booting with the image's config only"),
+        );
         String::new()
     });
     let flags = cmdline::parse(&cmdline);
@@ -67,9 +77,13 @@ fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<(), String> {
         log::warn(&format!("cmdline: {p}"));
     }
     let plan = plan::build(&cfg, &flags.break_before);
-    let mut runner = Runner::new(sys, &cfg, started);
-    runner.debug_flags = flags.debug.clone();
-    runner.run(&plan).map_err(|e| e.to_string())
+    let mut runner = Runner::new(sys, &cfg, started).with_debug_flags(flags.debug.clone());
+    runner.run(&plan)?;
+    Err(InitError {
+        stage: Stage::Switch,
+        step: "exec".into(),
+        source: StepError::HandoverReturned,
+    })
 }
 
 /// The image's config over the defaults; a bad line is reported and skipped.

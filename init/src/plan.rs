@@ -3,8 +3,11 @@
 
 use std::fmt;
 
-use crate::config::{Config, HANDOVER_PATH};
+use std::time::Duration;
+
+use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
 use crate::copy::CopySpec;
+use crate::modules::load::Request;
 use crate::stage::Stage;
 use crate::table::{self, MountRow};
 
@@ -26,8 +29,21 @@ pub enum Step {
         dst: String,
         spec: CopySpec,
     },
-    /// A slot a later stage fills (coldplug, module tiers, debug injection).
-    Hook(Stage),
+    /// Drivers for the devices present (docs/MODULES.md); `timeout` bounds the wait
+    /// for the device set to settle.
+    Coldplug {
+        mode: ColdplugMode,
+        timeout: Duration,
+    },
+    /// Load these modules (the essential tier, then `modules_load=`) in one parallel
+    /// batch; empty: nothing asked.
+    LoadModules(Vec<Request>),
+    /// Debug-file injection, when `/init-debug`, the config (`image_says`) or the
+    /// cmdline's `zos.debug*` asks for it (decided at run time: `/init-debug` is a
+    /// file of the image).
+    DebugInject {
+        image_says: bool,
+    },
     Umount(String),
     SwitchRoot {
         new_root: String,
@@ -55,9 +71,24 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
-            Step::Hook(Stage::Hardware) => f.write_str("coldplug: load the drivers of the devices present"),
-            Step::Hook(Stage::Modules) => f.write_str("load the essential modules and modules_load="),
-            Step::Hook(s) => write!(f, "{s} (nothing to do yet)"),
+            Step::Coldplug { mode, timeout } => write!(
+                f,
+                "coldplug {mode}: load the drivers of the devices present (settle within {} ms)",
+                timeout.as_millis()
+            ),
+            Step::LoadModules(reqs) if reqs.is_empty() => f.write_str("modprobe: no module asked"),
+            Step::LoadModules(reqs) => {
+                f.write_str("modprobe -a")?;
+                for r in reqs {
+                    write!(f, " {}", r.name)?;
+                }
+                Ok(())
+            }
+            Step::DebugInject { image_says } => write!(
+                f,
+                "inject debug files if asked (/init-debug, debug_inject = {}, zos.debug=)",
+                if *image_says { "yes" } else { "no" }
+            ),
             Step::Umount(p) => write!(f, "umount {p}"),
             Step::SwitchRoot {
                 new_root, target, argv, ..
@@ -127,7 +158,14 @@ pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
                 v.extend(table::new_root_rows(root).into_iter().map(Step::Mount));
                 v
             }
-            Stage::Hardware | Stage::Modules | Stage::Debug => vec![Step::Hook(stage)],
+            Stage::Hardware => vec![Step::Coldplug {
+                mode: cfg.coldplug,
+                timeout: Duration::from_millis(cfg.coldplug_timeout_ms),
+            }],
+            Stage::Modules => vec![Step::LoadModules(module_requests(cfg))],
+            Stage::Debug => vec![Step::DebugInject {
+                image_says: cfg.debug_inject,
+            }],
             Stage::Switch => {
                 let mut v: Vec<Step> = table::INITRAMFS_UNMOUNTS
                     .iter()
@@ -145,6 +183,19 @@ pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
         out.extend(steps.into_iter().map(|step| Planned { stage, step }));
     }
     out
+}
+
+/// The essential tier, then the cmdline's `modules_load=`, each saying why.
+fn module_requests(cfg: &Config) -> Vec<Request> {
+    let essential = cfg.essential_modules.iter().map(|m| (m, "essential"));
+    let cmdline = cfg.modules_load.iter().map(|m| (m, "cmdline modules_load"));
+    essential
+        .chain(cmdline)
+        .map(|(name, via)| Request {
+            name: name.clone(),
+            via: via.into(),
+        })
+        .collect()
 }
 
 /// /init and /init-debug are never copied (the shell's list never named them); the
@@ -182,9 +233,9 @@ mod tests {
             "newroot: mount -t sysfs sysfs /mnt/root/sys",
             "newroot: mount -t devtmpfs devtmpfs /mnt/root/dev",
             "newroot: mount -t devpts devpts /mnt/root/dev/pts",
-            "hardware: coldplug: load the drivers of the devices present",
-            "modules: load the essential modules and modules_load=",
-            "debug: debug (nothing to do yet)",
+            "hardware: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
+            "modules: modprobe -a btrfs fuse",
+            "debug: inject debug files if asked (/init-debug, debug_inject = no, zos.debug=)",
             "switch: umount /proc",
             "switch: umount /sys",
             "switch: switch_root /mnt/root /sbin/zinit init",

@@ -11,7 +11,7 @@ use crate::debug;
 use crate::emergency;
 use crate::error::{InitError, StepError};
 use crate::fit;
-use crate::log;
+use crate::log::{self, Level};
 #[cfg(feature = "debug-inject")]
 use crate::modules::load::Request;
 use crate::plan::{Planned, Step};
@@ -20,21 +20,23 @@ use crate::stage::Stage;
 use crate::switch_root::{self, Handover};
 use crate::sys::Sys;
 
+/// Walks a plan through the seam. Its state is its own: callers give the inputs at
+/// construction and read the report when it is done.
 pub struct Runner<'a> {
-    pub sys: &'a dyn Sys,
-    pub cfg: &'a Config,
+    sys: &'a dyn Sys,
+    cfg: &'a Config,
     /// When /init started (time since boot).
-    pub started: Duration,
+    started: Duration,
     /// The kernel found no /dev/console: stdio is reopened once devtmpfs is up.
-    pub console_missing: bool,
+    console_missing: bool,
     /// Where the copy reads from ("/" on a real boot).
-    pub src_root: PathBuf,
+    src_root: PathBuf,
     /// Filled as the boot goes: stage times, modules, copy figures, problems.
-    pub report: BootReport,
+    report: BootReport,
     /// Module index, options and what is loaded (hardware and modules stages).
-    pub hw: crate::hardware::Hardware,
+    hw: crate::hardware::Hardware,
     /// The cmdline's `zos.debug*` flags.
-    pub debug_flags: debug::DebugFlags,
+    debug_flags: debug::DebugFlags,
 }
 
 impl<'a> Runner<'a> {
@@ -54,6 +56,24 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// The cmdline's `zos.debug*` flags (debug-file injection).
+    pub fn with_debug_flags(mut self, flags: debug::DebugFlags) -> Self {
+        self.debug_flags = flags;
+        self
+    }
+
+    /// Where the hardware and modules stages find sysfs and the module tree (tests
+    /// point them at fixtures).
+    pub fn with_hardware(mut self, hw: crate::hardware::Hardware) -> Self {
+        self.hw = hw;
+        self
+    }
+
+    /// What the boot did so far: stage times, modules, copy figures.
+    pub fn report(&self) -> &BootReport {
+        &self.report
+    }
+
     /// Run every step; returns only on failure (or after a recorder's "exec").
     pub fn run(&mut self, plan: &[Planned]) -> Result<(), InitError> {
         let mut current: Option<(Stage, Duration)> = None;
@@ -69,17 +89,14 @@ impl<'a> Runner<'a> {
                 source,
             })?;
             // Every step that is a plain action gets its line, with its duration; the
-            // others (copy, hooks, breaks, switch) log richer lines of their own.
+            // others (copy, coldplug, modules, debug, breaks, switch) log richer lines of their own.
             let plain = matches!(
                 p.step,
                 Step::Mount(_) | Step::Mkdir(_) | Step::Umount(_) | Step::FitCheck { .. }
             );
-            let line = format!("{}: {} ({})", p.stage, p.step, log::ms(log::since_boot() - t0));
-            if plain {
-                log::info(&line)
-            } else {
-                log::debug(&line)
-            }
+            let level = if plain { Level::Info } else { Level::Debug };
+            let took = log::ms(log::since_boot() - t0);
+            log::stage(level, p.stage, &format!("{} ({took})", p.step));
             self.sys.reap();
         }
         Ok(())
@@ -88,7 +105,7 @@ impl<'a> Runner<'a> {
     fn close_stage(&mut self, cur: Option<(Stage, Duration)>) {
         if let Some((stage, start)) = cur {
             let took = log::since_boot().saturating_sub(start);
-            log::info(&format!("{stage}: done in {}", log::ms(took)));
+            log::stage(Level::Info, stage, &format!("done in {}", log::ms(took)));
             self.report.stages.push(StageTime { stage, start, took });
         }
     }
@@ -110,7 +127,11 @@ impl<'a> Runner<'a> {
                     sys.mknod_console(Path::new("/dev/console"))?;
                     sys.reopen_stdio(Path::new("/dev/console"))?;
                     log::replay();
-                    log::warn("mounts: the kernel found no /dev/console in the image: stdio reopened on devtmpfs's");
+                    log::stage(
+                        Level::Warn,
+                        Stage::Mounts,
+                        "the kernel found no /dev/console in the image: stdio reopened on devtmpfs's",
+                    );
                 }
                 log::open_kmsg();
                 log::unlimit_kmsg();
@@ -127,10 +148,20 @@ impl<'a> Runner<'a> {
                 let free = sys.fs_available(Path::new(dst))?;
                 let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
                 let fit = fit::check(&need, dst, free, &meminfo, spec.free_source)?;
-                log::info(&format!("copy: {} files, {} dirs: {fit}", need.files, need.dirs));
+                log::stage(
+                    Level::Info,
+                    Stage::Copy,
+                    &format!("{} files, {} dirs: {fit}", need.files, need.dirs),
+                );
             }
             Step::Copy { dst, spec } => self.copy(dst, spec)?,
-            Step::Hook(stage) => self.hook(*stage)?,
+            Step::Coldplug { mode, timeout } => self.hw.coldplug(self.sys, self.cfg, *mode, *timeout, &mut self.report),
+            Step::LoadModules(reqs) => {
+                if !reqs.is_empty() {
+                    self.hw.load(self.sys, self.cfg, reqs, &mut self.report);
+                }
+            }
+            Step::DebugInject { image_says } => self.debug_stage(*image_says),
             Step::Umount(p) => sys.umount(Path::new(p), false)?,
             Step::SwitchRoot {
                 new_root,
@@ -138,7 +169,7 @@ impl<'a> Runner<'a> {
                 argv,
                 env_path,
             } => {
-                log::info(&format!("switch: {step}"));
+                log::stage(Level::Info, Stage::Switch, &format!("{step}"));
                 self.switch(new_root, target, argv, env_path)?;
             }
         }
@@ -164,7 +195,7 @@ impl<'a> Runner<'a> {
             emergency::set_report_root(Some("/"));
             let now = log::since_boot();
             let took = now.saturating_sub(stage_start);
-            log::info(&format!("switch: done in {}", log::ms(took)));
+            log::stage(Level::Info, Stage::Switch, &format!("done in {}", log::ms(took)));
             report.stages.push(StageTime {
                 stage: Stage::Switch,
                 start: stage_start,
@@ -192,25 +223,14 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// The stages later issues fill: one arm each, so they grow independently.
-    fn hook(&mut self, stage: Stage) -> Result<(), StepError> {
-        match stage {
-            Stage::Hardware => self.hw.coldplug(self.sys, self.cfg, &mut self.report),
-            Stage::Modules => self.hw.essential(self.sys, self.cfg, &mut self.report),
-            Stage::Debug => self.debug_stage(),
-            other => log::debug(&format!("{other}: no hook")),
-        }
-        Ok(())
-    }
-
     /// Debug-file injection (docs/INIT.md): never fails the boot.
     #[cfg(feature = "debug-inject")]
-    fn debug_stage(&mut self) {
+    fn debug_stage(&mut self, image_says: bool) {
         // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
         let present = Path::new(debug::INIT_DEBUG).exists();
-        let plan = debug::decide(present, self.cfg.debug_inject, &self.debug_flags);
+        let plan = debug::decide(present, image_says, &self.debug_flags);
         if !plan.enabled {
-            log::debug(&format!("debug: injection off ({})", plan.why));
+            log::stage(Level::Debug, Stage::Debug, &format!("injection off ({})", plan.why));
             return;
         }
         let (sys, cfg) = (self.sys, self.cfg);
@@ -230,17 +250,21 @@ impl<'a> Runner<'a> {
 
     /// A release build has no injection: say so if the cmdline asked for it.
     #[cfg(not(feature = "debug-inject"))]
-    fn debug_stage(&mut self) {
+    fn debug_stage(&mut self, _image_says: bool) {
         if self.debug_flags != debug::DebugFlags::default() {
-            log::warn("debug: zos.debug* ignored: this is a release build without debug injection");
+            log::stage(
+                Level::Warn,
+                Stage::Debug,
+                "zos.debug* ignored: this is a release build without debug injection",
+            );
         }
     }
 
     fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sources = self.sys.resolve_sources(&self.src_root, spec)?;
         let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
-        log::info(&format!("copy: {} -> {dst}", list.join(" ")));
-        let mut warn = |w: &str| log::warn(&format!("copy: {w}"));
+        log::stage(Level::Info, Stage::Copy, &format!("{} -> {dst}", list.join(" ")));
+        let mut warn = |w: &str| log::stage(Level::Warn, Stage::Copy, w);
         let stats = self
             .sys
             .copy(&self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
@@ -251,16 +275,20 @@ impl<'a> Runner<'a> {
             bytes: stats.bytes,
             freed_bytes: stats.freed_bytes,
         });
-        log::info(&format!(
-            "copy: {} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
-            stats.files,
-            fit::mib(stats.bytes),
-            stats.dirs,
-            stats.symlinks,
-            stats.hardlinks,
-            stats.nodes,
-            fit::mib(stats.freed_bytes)
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Copy,
+            &format!(
+                "{} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
+                stats.files,
+                fit::mib(stats.bytes),
+                stats.dirs,
+                stats.symlinks,
+                stats.hardlinks,
+                stats.nodes,
+                fit::mib(stats.freed_bytes)
+            ),
+        );
         Ok(())
     }
 
@@ -307,177 +335,5 @@ fn unpack_failure(dmesg: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cmdline;
-    use crate::plan;
-    use crate::sys::record::RecordSys;
-    use rustix::io::Errno;
-
-    fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
-        let flags = cmdline::parse(cmdline);
-        let cfg = Config::default().with_flags(&flags);
-        let plan = plan::build(&cfg, &flags.break_before);
-        Runner::new(sys, &cfg, Duration::ZERO).run(&plan)
-    }
-
-    #[test]
-    fn a_whole_boot_in_order() {
-        let sys = RecordSys::default();
-        run_with(&sys, "").unwrap();
-        let calls = sys.calls();
-        let want_prefix = [
-            "mount -t sysfs sysfs /sys",
-            "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
-            "mount -t devtmpfs devtmpfs /dev",
-            "statvfs /mnt/root",
-        ];
-        let got: Vec<_> = calls
-            .iter()
-            .filter(|c| !c.starts_with("du ") && !c.starts_with("cat ") && *c != "dmesg")
-            .take(4)
-            .cloned()
-            .collect();
-        assert_eq!(got, want_prefix);
-        let copy = calls
-            .iter()
-            .position(|c| c.starts_with("cp -a /bin /etc /lib /usr"))
-            .expect("copy");
-        let newroot = calls
-            .iter()
-            .position(|c| c == "mkdir -p /mnt/root/dev")
-            .expect("newroot");
-        let devpts = calls
-            .iter()
-            .position(|c| c == "mount -t devpts devpts /mnt/root/dev/pts")
-            .expect("devpts");
-        let umount = calls.iter().position(|c| c == "umount /proc").expect("umount");
-        let exec = calls
-            .iter()
-            .position(|c| c.starts_with("exec /sbin/zinit argv=[\"/sbin/zinit\", \"init\"]"))
-            .expect("exec");
-        assert!(
-            copy < newroot && newroot < devpts && devpts < umount && umount < exec,
-            "{calls:#?}"
-        );
-        assert!(calls[exec].contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-        // The report is written in the new root (after chroot), right before exec.
-        let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
-        let json = calls
-            .iter()
-            .position(|c| c.starts_with("write /run/zos-init/boot.json"))
-            .expect("boot.json");
-        assert!(chroot < json && json < exec, "{calls:#?}");
-        let written = sys.written.borrow();
-        let text = String::from_utf8_lossy(&written[0].1);
-        for stage in Stage::ALL {
-            assert!(
-                text.contains(&format!("{{\"name\": \"{stage}\"")),
-                "{stage} missing in {text}"
-            );
-        }
-        assert!(text.contains("\"exec\": [\"/sbin/zinit\", \"init\"]"), "{text}");
-    }
-
-    #[test]
-    fn each_failure_names_stage_step_op_path_errno() {
-        let cases = [
-            (
-                "mount",
-                "/sys",
-                "stage mounts: mount -t sysfs sysfs /sys: mount /sys: EPERM",
-            ),
-            (
-                "mount",
-                "/mnt/root",
-                "stage mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
-            ),
-            (
-                "statvfs",
-                "/mnt/root",
-                "stage copy: check the rootfs fits /mnt/root: statvfs /mnt/root: EPERM",
-            ),
-            (
-                "mkdir",
-                "/mnt/root/proc",
-                "stage newroot: mkdir -p /mnt/root/proc: mkdir /mnt/root/proc: EPERM",
-            ),
-            (
-                "mount",
-                "/mnt/root/dev/pts",
-                "stage newroot: mount -t devpts devpts /mnt/root/dev/pts: mount /mnt/root/dev/pts: EPERM",
-            ),
-            ("umount", "/sys", "stage switch: umount /sys: umount /sys: EPERM"),
-            (
-                "chroot",
-                ".",
-                "stage switch: switch_root /mnt/root /sbin/zinit init: chroot .: EPERM",
-            ),
-        ];
-        for (op, path, want) in cases {
-            let sys = RecordSys::default();
-            sys.fail_on(op, path, Errno::PERM);
-            let e = run_with(&sys, "").unwrap_err().to_string();
-            assert!(e.starts_with(want), "{e}\n !~ {want}");
-        }
-    }
-
-    #[test]
-    fn too_big_rootfs_stops_before_copying() {
-        let footprint = crate::copy::Footprint {
-            bytes: 40 << 20,
-            files: 1,
-            dirs: 1,
-            largest_file: 1,
-        };
-        let sys = RecordSys {
-            footprint,
-            available: 16 << 20,
-            ..Default::default()
-        };
-        let e = run_with(&sys, "zos.tmpfs=16M").unwrap_err().to_string();
-        assert!(
-            e.contains("rootfs needs 40.0 MiB but the tmpfs /mnt/root has 16.0 MiB free"),
-            "{e}"
-        );
-        assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
-    }
-
-    #[test]
-    fn a_partial_unpack_by_the_kernel_stops_the_boot_before_the_copy() {
-        let sys = RecordSys {
-            dmesg: "<6>[    1.2] Trying to unpack rootfs image as initramfs...\n<0>[    1.9] Initramfs unpacking failed: write error\n".into(),
-            ..Default::default()
-        };
-        let e = run_with(&sys, "").unwrap_err().to_string();
-        assert!(e.starts_with("stage copy: check the rootfs fits /mnt/root: the kernel could not unpack the whole image (\"Initramfs unpacking failed: write error\")"), "{e}");
-        assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
-    }
-
-    #[test]
-    fn missing_console_is_recreated() {
-        let sys = RecordSys {
-            stdio: false,
-            ..Default::default()
-        };
-        run_with(&sys, "").unwrap();
-        let calls = sys.calls();
-        let dev = calls
-            .iter()
-            .position(|c| c == "mount -t devtmpfs devtmpfs /dev")
-            .unwrap();
-        assert_eq!(calls[dev + 1], "mknod /dev/console c 5 1");
-        assert_eq!(calls[dev + 2], "exec <>/dev/console 1>&0 2>&0");
-    }
-
-    #[test]
-    fn break_runs_a_shell_then_continues() {
-        let sys = RecordSys::default();
-        run_with(&sys, "zos.break=hardware").unwrap();
-        let calls = sys.calls();
-        let sh = calls.iter().position(|c| c == "/bin/sh <>/dev/console").expect("shell");
-        let devpts = calls.iter().position(|c| c.contains("devpts")).unwrap();
-        assert!(devpts < sh);
-        assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
-    }
-}
+#[path = "run_tests.rs"]
+mod tests;

@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use crate::error::StepError;
-use crate::log;
+use crate::log::{self, Level};
+use crate::stage::Stage;
 use crate::sys::Sys;
 
 /// statfs magics of the filesystems an initramfs root can be.
@@ -51,20 +52,32 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
     sys.make_rprivate(Path::new("/"))?;
     // The initramfs devtmpfs: stdio still points into it, which a lazy detach allows.
     if let Err(e) = sys.umount(Path::new("/dev"), true) {
-        log::warn(&format!("switch: {e}; the old /dev stays mounted under the new root"));
+        log::stage(
+            Level::Warn,
+            Stage::Switch,
+            &format!("{e}; the old /dev stays mounted under the new root"),
+        );
     }
     sys.chdir(new_root)?;
     let cleared = sys.clear_old_root(Path::new("/"))?;
-    log::info(&format!(
-        "switch: freed the old root: {} entries, {}",
-        cleared.entries,
-        crate::fit::mib(cleared.bytes)
-    ));
+    log::stage(
+        Level::Info,
+        Stage::Switch,
+        &format!(
+            "freed the old root: {} entries, {}",
+            cleared.entries,
+            crate::fit::mib(cleared.bytes)
+        ),
+    );
     sys.mount_move(Path::new("."), Path::new("/"))?;
     sys.chroot(Path::new("."))?;
     sys.chdir(Path::new("/"))?;
     if let Err(e) = sys.reopen_stdio(Path::new("/dev/console")) {
-        log::warn(&format!("switch: {e}; {} keeps the initramfs console", h.target));
+        log::stage(
+            Level::Warn,
+            Stage::Switch,
+            &format!("{e}; {} keeps the initramfs console", h.target),
+        );
     }
     // Rust's std ignores SIGPIPE, and execve keeps ignored signals and the mask.
     sys.reset_signals()?;

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::exec::{self, is_root};
-use crate::launch::{ensure_qemu, run_captured, BootOutcome};
-use crate::{Arch, Error};
+use zos_host::exec::{self, is_root};
+use zos_host::launch::{ensure_qemu, run_captured, BootOutcome};
+use zos_host::{Arch, Error};
 
 /// The firmware: read-only code and the template of its variable store.
 #[derive(Clone, Debug, PartialEq, Eq)]

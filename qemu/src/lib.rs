@@ -1,45 +1,13 @@
-//! Fetch test kernels and tools, and boot initramfs images under QEMU.
-//!
-//! # Profiles
-//!
-//! Every boot uses TCG (`-accel tcg`): the CI machines' KVM cannot run these kernels,
-//! and TCG behaves the same everywhere. Per [`Arch`]:
-//!
-//! - **x86_64**: `qemu-system-x86_64 -accel tcg -m <mem> -nographic -no-reboot
-//!   -kernel K -initrd I -append "console=ttyS0 panic=-1 <append>"`.
-//! - **aarch64**: `qemu-system-aarch64 -M virt -cpu cortex-a57 ...` with
-//!   `console=ttyAMA0`; the kernel and busybox are Debian's arm64 packages
-//!   (`pkg:arm64`, after `dpkg --add-architecture arm64`).
-//! - **UEFI** ([`efi`]): OVMF as pflash and a vvfat ESP instead of `-kernel`.
-//!
-//! Non-interactive runs (tests) add `-serial file:<log> -monitor none -display none`,
-//! give QEMU a null stdin and kill it at the timeout. Interactive runs use
-//! `-serial mon:stdio` (Ctrl-A X quits). `panic=-1` plus `-no-reboot` makes a kernel
-//! panic end QEMU at once, with exit status 0 just like a power-off: callers decide
-//! success from markers in [`BootOutcome::log`].
-//!
-//! # Cache
-//!
-//! Kernels and busybox come from Debian packages, extracted into a [`Cache`]
-//! (`$ZOS_CACHE_DIR`, else `$XDG_CACHE_HOME/zos-initramfs`, else
-//! `~/.cache/zos-initramfs`). `ZOS_OFFLINE=1` forbids downloads.
+//! The test side of booting images: UEFI boots with OVMF ([`efi`]), the in-guest probe
+//! binary ([`probe`]), and the QEMU tests. The cache, the Debian kernels and busybox and
+//! the launcher live in `zos-host` (the builder's `run` and `bench` need them too) and
+//! are re-exported here under their old paths, so the tests name one crate.
 
-mod arch;
-pub mod busybox;
-pub mod cache;
-pub mod debpkg;
 pub mod efi;
-mod error;
-mod exec;
-pub mod kernel;
-pub mod launch;
 pub mod probe;
 
-pub use arch::Arch;
-pub use busybox::{applets, busybox_static, busybox_static_for, busybox_static_in};
-pub use cache::Cache;
-pub use debpkg::DebPackage;
-pub use error::Error;
-pub use kernel::{debian_cloud_kernel, debian_cloud_kernel_in, Kernel};
-pub use launch::{Boot, BootOutcome, MAX_CMDLINE};
 pub use probe::probe_binary;
+pub use zos_host::{applets, busybox_static, busybox_static_for, busybox_static_in};
+pub use zos_host::{busybox, cache, debpkg, exec, kernel, launch};
+pub use zos_host::{debian_cloud_kernel, debian_cloud_kernel_in, Kernel};
+pub use zos_host::{Arch, Boot, BootOutcome, Cache, DebPackage, Error, MAX_CMDLINE};

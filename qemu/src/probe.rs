@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{exec, Arch, Error};
+use zos_host::{exec, Arch, Error};
 
 /// The static `zos-probe` for `arch`: `$ZOS_PROBE_BIN` when set, else built with
 /// `cargo build --release -p zos-probe --target <arch>-unknown-linux-musl` in this

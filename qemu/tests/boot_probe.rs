@@ -3,6 +3,9 @@
 //!
 //! The image is packed with the host's `cpio` (`find . | cpio -o -H newc`), run as
 //! root so `mknod dev/console c 5 1` works: fine for this self-test of the harness.
+
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "qemu")]
 
 use std::fs;

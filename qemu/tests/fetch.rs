@@ -1,5 +1,8 @@
 //! Downloads the Debian cloud kernel and busybox-static into the cache (network on the
 //! first run, about 60 MB). Built only with the `qemu` feature, like the boot tests.
+
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "qemu")]
 
 use std::time::Instant;

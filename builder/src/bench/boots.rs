@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use zos_qemu::launch::Boot;
-use zos_qemu::Kernel;
+use zos_host::launch::Boot;
+use zos_host::Kernel;
 
 use super::bisect::{self, Found};
 use super::image::BenchImage;

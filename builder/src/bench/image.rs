@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use super::scripts::{self, COUNTED_DIRS};
 use super::{io_err, BenchError, Variant};
+use crate::compose::{ComposeError, Essential, ModuleTreeSource, ModulesSource, Pack, Recipe, RootfsSource};
 use crate::mode::BuildMode;
-use crate::{build_image, Compression, ExtraEntry, ImageRequest};
+use crate::tiers::Tiers;
+use crate::{Compression, ExtraEntry};
 
 pub struct BenchImage {
     pub root: PathBuf,
@@ -32,36 +34,41 @@ const PAYLOAD_SOURCES: [(&str, &str); 2] = [
 /// A single huge file (a toolchain's libLLVM) would make the payload one file.
 const PAYLOAD_MAX_FILE: u64 = 16 << 20;
 
+/// The recipe: busybox userland in `out/rootfs` with the test kernel's `standard`
+/// tier, configured for release. Its essential tier is the shell's `modprobe btrfs;
+/// modprobe fuse`, not the preset's (which adds tun, br_netfilter, overlay), so both
+/// inits do the same work. All three images carry the Rust init's config; the shell
+/// and the floor ignore it.
+fn recipe(out: &Path) -> Result<Recipe, BenchError> {
+    Ok(Recipe {
+        rootfs: RootfsSource::Busybox(out.join("rootfs")),
+        mode: BuildMode::Release,
+        essential: Essential::Set(["btrfs", "fuse"].map(String::from).to_vec()),
+        modules: Some(ModulesSource {
+            tree: ModuleTreeSource::TestKernel,
+            tiers: Tiers::preset("standard").map_err(ComposeError::from)?,
+            staging: out.join("modules-staging"),
+        }),
+        zinit: None,
+        extras: Vec::new(),
+    })
+}
+
 pub fn prepare(out: &Path, init: &Path, payload_mb: u64, level: u32) -> Result<BenchImage, BenchError> {
-    let root = out.join("rootfs");
-    if root.exists() {
-        fs::remove_dir_all(&root).map_err(io_err("clear", &root))?;
-    }
-    let busybox = zos_qemu::busybox::busybox_static()?;
-    let applets = zos_qemu::busybox::applets(&busybox)?;
-    crate::rootfs::busybox_rootfs(&root, &busybox, &applets)?;
-    crate::modules::add_test_kernel_preset(&root, "standard")?;
     if !Path::new("/bin/udevadm").exists() {
         return Err(BenchError::Missing {
             what: "systemd-udevd on the host (apt-get install -y udev)",
             path: "/bin/udevadm".into(),
         });
     }
+    let prepared = recipe(out)?.prepare()?;
+    let root = prepared.root.clone();
     crate::inst::inst_udev(&root)?;
     // The shell baseline calls `udevd` by name, as Zero-OS did; systemd's udevadm runs
     // as the daemon when invoked as *udevd.
     crate::inst::symlink(&root, Path::new("/sbin/udevd"), Path::new("/bin/udevadm"))?;
     let payload = add_payload(&root, payload_mb << 20)?;
     write(&root.join("sbin/zinit"), &scripts::handover_target(), 0o755)?;
-    // All three images carry the Rust init's config (release mode); the shell and the
-    // floor ignore it. Its essential tier is the shell's `modprobe btrfs; modprobe
-    // fuse`, not the preset's (which adds tun, br_netfilter, overlay), so both inits
-    // do the same work.
-    let mut cfg_text = BuildMode::Release.image_config(Some(&root))?;
-    let (mut cfg, _) = zos_init::config::Config::parse(&cfg_text, "bench");
-    cfg.essential_modules = ["btrfs", "fuse"].map(String::from).to_vec();
-    cfg_text = cfg.render();
-    write(&root.join("etc/zos-init.conf"), &cfg_text, 0o644)?;
     let expected = count(&root)?;
 
     let mut images = Vec::new();
@@ -79,24 +86,22 @@ pub fn prepare(out: &Path, init: &Path, payload_mb: u64, level: u32) -> Result<B
                 p
             }
         };
-        let output = out.join(format!("{}.cpio.zst", v.as_str()));
-        let s = build_image(&ImageRequest {
-            rootfs: Some(root.clone()),
-            init: Some(init),
-            // The markers are written before devtmpfs is mounted (scripts.rs).
-            extras: vec![ExtraEntry::CharDev {
-                path: "/dev/kmsg".into(),
-                major: 1,
-                minor: 11,
-                mode: 0o644,
-            }],
+        let pack = Pack {
             compression: Compression::Zstd,
             level: Some(level),
             root_owned: true,
             source_date_epoch: Some(0),
-            output: output.clone(),
-        })?;
-        images.push((v, output, s.compressed_bytes));
+            output: out.join(format!("{}.cpio.zst", v.as_str())),
+        };
+        // The markers are written before devtmpfs is mounted (scripts.rs).
+        let kmsg = ExtraEntry::CharDev {
+            path: "/dev/kmsg".into(),
+            major: 1,
+            minor: 11,
+            mode: 0o644,
+        };
+        let s = prepared.pack(&init, &[kmsg], &pack)?;
+        images.push((v, pack.output, s.compressed_bytes));
     }
     Ok(BenchImage {
         root,

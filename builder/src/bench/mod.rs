@@ -64,7 +64,7 @@ impl Variant {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]
-    Qemu(#[from] zos_qemu::Error),
+    Qemu(#[from] zos_host::Error),
     #[error(transparent)]
     Build(#[from] crate::BuildError),
     #[error(transparent)]
@@ -77,6 +77,8 @@ pub enum BenchError {
     Mode(#[from] crate::mode::ModeError),
     #[error(transparent)]
     Inst(#[from] crate::inst::InstError),
+    #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
     #[error("bench: {op} {}: {cause}", path.display())]
     Io {
         op: &'static str,
@@ -196,7 +198,7 @@ pub fn run(opts: &BenchOptions) -> Result<Results, BenchError> {
         init: opts.init.clone(),
         ..*opts
     };
-    let kernel = zos_qemu::kernel::debian_cloud_kernel(zos_qemu::Arch::host())?;
+    let kernel = zos_host::kernel::debian_cloud_kernel(zos_host::Arch::host())?;
     let init = match &opts.init {
         Some(p) => p.clone(),
         None => crate::mode::BuildMode::Release.build_init()?,

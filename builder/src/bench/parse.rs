@@ -1,7 +1,7 @@
 //! What one boot showed, read from its serial log: the markers of scripts.rs, the
 //! Rust init's own closing line and boot.json. Pure, so it is tested on log excerpts.
 
-use serde_json::Value;
+use zos_common::report::BootReport;
 
 /// One stage of an init's timeline, in seconds since boot.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,24 +125,17 @@ fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
 
 /// boot.json's stages (ms since boot) as spans in seconds; empty if unreadable.
 fn json_stages(json: &str) -> Vec<Span> {
-    let Ok(v) = serde_json::from_str::<Value>(json.trim()) else {
+    let Ok(r) = serde_json::from_str::<BootReport>(json.trim()) else {
         return Vec::new();
     };
-    v["stages"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| {
-                    let start = s["start_ms"].as_f64()? / 1000.0;
-                    Some(Span {
-                        name: s["name"].as_str()?.to_string(),
-                        start,
-                        end: start + s["duration_ms"].as_f64()? / 1000.0,
-                    })
-                })
-                .collect()
+    r.stages
+        .iter()
+        .map(|s| Span {
+            name: s.stage.as_str().to_string(),
+            start: s.start.as_secs_f64(),
+            end: (s.start + s.took).as_secs_f64(),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 #[cfg(test)]
@@ -188,7 +181,7 @@ mod tests {
         let log = "[    1.770000] Run /init as init process\n\
             [    1.795000] zos-init: init phase done in 107.8 ms (started at 1.795 s, handover at 1.903 s): exec /sbin/zinit init\n\
             [    1.910000] BENCH-HANDOVER\n\
-            BENCH-JSON {\"version\": 1, \"stages\": [{\"name\": \"mounts\", \"start_ms\": 1796.0, \"duration_ms\": 6.0}]}\n\
+            BENCH-JSON {\"version\": 1, \"started_ms\": 1795.0, \"stages\": [{\"name\": \"mounts\", \"start_ms\": 1796.0, \"duration_ms\": 6.0}]}\n\
             BENCH-MOD fuse\n";
         let o = observe(log);
         assert_eq!((o.start, o.own_start), (Some(1.77), Some(1.795)));

@@ -64,7 +64,7 @@ pub fn run(cmd: ComponentsCmd) -> anyhow::Result<()> {
         ComponentsCmd::Fetch { lock, names } => {
             let l = Lock::load(&lock)?;
             let opts = super::FetchOptions {
-                cache: zos_qemu::Cache::from_env()?,
+                cache: zos_host::Cache::from_env()?,
                 cache_downloads: true,
                 verify: true,
                 release: false,

@@ -46,7 +46,7 @@ impl Endpoints {
 
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
-    pub cache: zos_qemu::Cache,
+    pub cache: zos_host::Cache,
     pub cache_downloads: bool,
     pub verify: bool,
     /// BUILDMODE=release: every component must be pinned, VERIFY_CHECKSUMS or not.

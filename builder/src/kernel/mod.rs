@@ -2,7 +2,7 @@
 //!
 //! A source is one of
 //! - a Debian kernel package (`linux-image-*.deb`): an ar archive whose `data.tar.*`
-//!   is unpacked natively ([`deb`]);
+//!   is unpacked natively (`zos_host::deb`, the workspace's one .deb reader);
 //! - an Alpine kernel package (`linux-lts-*.apk`): three gzip members, the last one the
 //!   data tar, unpacked with the apk installer's reader ([`apk`]);
 //! - a directory: a kernel tree (`vmlinuz` or `boot/vmlinuz-*` plus
@@ -14,7 +14,6 @@
 //! and the efi stage its vmlinuz ([`crate::efi::build_uki`]).
 
 pub mod apk;
-pub mod deb;
 mod tree;
 
 #[cfg(test)]
@@ -35,6 +34,8 @@ pub enum KernelError {
     },
     #[error("kernel package {}: {reason}", path.display())]
     Format { path: PathBuf, reason: String },
+    #[error("kernel {0}")]
+    Deb(#[from] zos_host::Error),
     #[error("kernel package {}: {cause}", path.display())]
     Apk {
         path: PathBuf,
@@ -160,7 +161,7 @@ pub fn unpack(pkg: &Path, unpack_dir: &Path) -> Result<PathBuf, KernelError> {
     }
     fs::create_dir_all(&dest).map_err(io("mkdir -p", &dest))?;
     match kind(pkg)? {
-        SourceKind::Deb => deb::unpack(pkg, &dest)?,
+        SourceKind::Deb => zos_host::deb::unpack(pkg, &dest)?,
         SourceKind::Apk => apk::unpack(pkg, &dest)?,
         _ => unreachable!("kind() of a file is a package"),
     }

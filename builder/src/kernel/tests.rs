@@ -114,7 +114,7 @@ fn ar_members_with_odd_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.deb");
     fs::write(&p, ar(&[("a", b"odd".to_vec()), ("b/", b"even".to_vec())])).unwrap();
-    let m = deb::members(&p).unwrap();
+    let m = zos_host::deb::members(&p).unwrap();
     assert_eq!(m.len(), 2);
     assert_eq!((m[0].name.as_str(), m[0].offset, m[0].size), ("a", 68, 3));
     assert_eq!((m[1].name.as_str(), m[1].offset, m[1].size), ("b", 68 + 4 + 60, 4));

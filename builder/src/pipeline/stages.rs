@@ -105,7 +105,7 @@ pub(crate) fn components(r: &mut Run) -> Result<(), PipelineError> {
     r.stage(Stage::Components, f.finish(), ok, move |r| {
         let lock = Lock::load(&lock_path)?;
         let names: Vec<String> = include.unwrap_or_else(|| lock.components.iter().map(|c| c.name.clone()).collect());
-        let cache = zos_qemu::Cache::from_env()?;
+        let cache = zos_host::Cache::from_env()?;
         let opts = FetchOptions {
             cache,
             cache_downloads: r.knobs.cache_downloads,
@@ -242,7 +242,7 @@ pub(crate) fn configs(r: &mut Run) -> Result<(), PipelineError> {
     r.stage(Stage::Configs, f.finish(), ok, move |r| {
         let conf = r.knobs.mode.image_config(rootfs.as_deref())?;
         let mut extras = vec![ExtraEntry::File {
-            path: zos_init::config::CONFIG_PATH.into(),
+            path: zos_common::config::CONFIG_PATH.into(),
             source: FileData::Bytes(conf.into_bytes()),
             mode: Some(0o644),
         }];

@@ -30,7 +30,7 @@ pub fn zinit_binary(arch: TargetArch) -> Result<Fetched, ComponentError> {
         name: COMPONENT.into(),
         lock: lock_path.clone(),
     })?;
-    let cache = zos_qemu::Cache::from_env().map_err(|e| ComponentError::Build {
+    let cache = zos_host::Cache::from_env().map_err(|e| ComponentError::Build {
         name: COMPONENT.into(),
         cmd: "cache".into(),
         why: e.to_string(),

@@ -70,7 +70,7 @@ impl fmt::Display for LintReport {
 }
 
 /// The PATH services get: zinit inherits the one the init sets at handover.
-pub const SERVICE_PATH: &str = zos_init::config::HANDOVER_PATH;
+pub const SERVICE_PATH: &str = zos_common::config::HANDOVER_PATH;
 
 /// Check `set` (plus errors from loading it) against `image`; `None`: the image is not
 /// known here, so `exec` and `test` programs are not checked.

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use rustix::io::Errno;
 
 use super::{label, overlay, DebugPlan, Source, MARKER};
-use crate::log;
+use crate::log::{self, Level};
+use crate::stage::Stage;
 use crate::sys::Sys;
 use crate::table::{debug_row, DEBUG_MOUNT};
 
@@ -18,49 +19,66 @@ pub const FAT_MODULES: [&str; 5] = ["vfat", "nls_cp437", "nls_ascii", "nls_utf8"
 /// marker, unmount. `load_modules` loads kernel modules by name (vfat is a module on
 /// most kernels) and is called only when the mount says the filesystem is unknown.
 pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mut dyn FnMut(&[&str])) {
-    log::info(&format!("debug: injection on ({}), source {}", plan.why, plan.source));
+    log::stage(
+        Level::Info,
+        Stage::Debug,
+        &format!("injection on ({}), source {}", plan.why, plan.source),
+    );
     let Some(device) = find_device(&plan.source, plan.wait) else {
-        log::info(&format!(
-            "debug: no {} (waited up to {} ms): nothing to inject",
-            plan.source,
-            plan.wait.as_millis()
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Debug,
+            &format!(
+                "no {} (waited up to {} ms): nothing to inject",
+                plan.source,
+                plan.wait.as_millis()
+            ),
+        );
         return;
     };
     let row = debug_row(&device.to_string_lossy());
     let mounted = match sys.mount(&row) {
         Err(e) if e.errno == Errno::NODEV => {
-            log::info("debug: no vfat in the kernel yet: loading the FAT modules");
+            log::stage(
+                Level::Info,
+                Stage::Debug,
+                "no vfat in the kernel yet: loading the FAT modules",
+            );
             load_modules(&FAT_MODULES);
             sys.mount(&row)
         }
         r => r,
     };
     if let Err(e) = mounted {
-        log::warn(&format!("debug: {e}; nothing injected"));
+        log::stage(Level::Warn, Stage::Debug, &format!("{e}; nothing injected"));
         return;
     }
     let top = Path::new(DEBUG_MOUNT);
     if top.join(MARKER).exists() {
         match overlay::copy_over(top, Path::new(new_root)) {
-            Ok(s) => log::info(&format!(
-                "debug: copied {} files, {} dirs, {} symlinks ({} bytes) from {} over {new_root}",
-                s.files,
-                s.dirs,
-                s.symlinks,
-                s.bytes,
-                device.display()
-            )),
-            Err(e) => log::warn(&format!("debug: {e}; the copy stopped there")),
+            Ok(s) => log::stage(
+                Level::Info,
+                Stage::Debug,
+                &format!(
+                    "copied {} files, {} dirs, {} symlinks ({} bytes) from {} over {new_root}",
+                    s.files,
+                    s.dirs,
+                    s.symlinks,
+                    s.bytes,
+                    device.display()
+                ),
+            ),
+            Err(e) => log::stage(Level::Warn, Stage::Debug, &format!("{e}; the copy stopped there")),
         }
     } else {
-        log::info(&format!(
-            "debug: {} has no {MARKER}: nothing injected",
-            device.display()
-        ));
+        log::stage(
+            Level::Info,
+            Stage::Debug,
+            &format!("{} has no {MARKER}: nothing injected", device.display()),
+        );
     }
     if let Err(e) = sys.umount(top, false) {
-        log::warn(&format!("debug: {e}"));
+        log::stage(Level::Warn, Stage::Debug, &format!("{e}"));
     }
 }
 

@@ -9,7 +9,7 @@ use rustix::io::Errno;
 use super::*;
 use crate::sys::record_kmod::{position, RecordKmod};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/modules/testdata");
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../common/src/modules/testdata");
 
 fn index() -> ModIndex {
     ModIndex::load(Path::new(DATA)).unwrap()

@@ -3,26 +3,20 @@
 //! ([`decompress`]) and the parallel, dependency-aware loader ([`load`]).
 
 pub mod decompress;
-pub mod glob;
-pub mod index;
 pub mod load;
-pub mod options;
+
+pub use zos_common::modules::{glob, index, normalize, options};
 
 use std::path::PathBuf;
 
 use crate::error::SysError;
 
-/// `-` and `_` are the same in module names; the kernel stores `_`.
-pub fn normalize(name: &str) -> String {
-    name.replace('-', "_")
-}
-
 /// Why a module was not loaded. Each names the module, and where there is one, the
 /// path and the errno.
 #[derive(Debug, thiserror::Error)]
 pub enum ModError {
-    #[error("read {}: {cause}", path.display())]
-    Index { path: PathBuf, cause: std::io::Error },
+    #[error(transparent)]
+    Index(#[from] zos_common::modules::IndexError),
     #[error("{module}: {source}")]
     Load {
         module: String,
@@ -39,12 +33,4 @@ pub enum ModError {
     DepBlacklisted { module: String, dep: String },
     #[error("{module}: dependency cycle, not loaded")]
     Cycle { module: String },
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dash_and_underscore_are_one() {
-        assert_eq!(super::normalize("virtio-rng"), "virtio_rng");
-    }
 }

@@ -43,23 +43,40 @@ impl ModprobeConf {
     }
 
     /// Every `*.conf` of these directories, by file name (modprobe's order); missing
-    /// directories are fine.
+    /// directories are fine. Read with std::fs (the builder, tests).
     pub fn load(dirs: &[&Path]) -> ModprobeConf {
-        let mut files: Vec<(std::ffi::OsString, std::path::PathBuf)> = Vec::new();
+        let mut list = |d: &Path| -> std::io::Result<Vec<String>> {
+            let mut names = Vec::new();
+            for e in std::fs::read_dir(d)?.flatten() {
+                names.push(e.file_name().to_string_lossy().into_owned());
+            }
+            Ok(names)
+        };
+        ModprobeConf::load_with(dirs, &mut list, &mut |p| std::fs::read(p))
+    }
+
+    /// [`ModprobeConf::load`] through `list_dir` (entry names) and `read_file`: the
+    /// init passes its syscall seam. An unreadable directory or file is skipped.
+    pub fn load_with(
+        dirs: &[&Path],
+        list_dir: &mut dyn FnMut(&Path) -> std::io::Result<Vec<String>>,
+        read_file: &mut dyn FnMut(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> ModprobeConf {
+        let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
         for d in dirs {
-            let Ok(rd) = std::fs::read_dir(d) else { continue };
-            for e in rd.flatten() {
-                let name = e.file_name();
-                if name.to_string_lossy().ends_with(".conf") && !files.iter().any(|(n, _)| *n == name) {
-                    files.push((name, e.path()));
+            let Ok(names) = list_dir(d) else { continue };
+            for name in names {
+                if name.ends_with(".conf") && !files.iter().any(|(n, _)| *n == name) {
+                    let p = d.join(&name);
+                    files.push((name, p));
                 }
             }
         }
         files.sort();
         let mut conf = ModprobeConf::default();
         for (_, p) in files {
-            if let Ok(text) = std::fs::read_to_string(&p) {
-                conf.parse(&text);
+            if let Ok(bytes) = read_file(&p) {
+                conf.parse(&String::from_utf8_lossy(&bytes));
             }
         }
         conf

@@ -1,6 +1,7 @@
-//! cpio `newc` archives: the header codec, a deterministic writer and a reader that
+//! cpio `newc` archives and their compression (compress.rs): the header codec, a deterministic writer and a reader that
 //! understands concatenated (and separately compressed) archives like the kernel does.
 
+pub mod compress;
 pub mod header;
 pub mod reader;
 pub mod writer;
@@ -8,6 +9,7 @@ pub mod writer;
 use std::io;
 use std::path::PathBuf;
 
+pub use compress::Compression;
 pub use header::Header;
 pub use reader::{read_archives, read_image, ReadEntry, Segment};
 pub use writer::{write_archive, CpioWriter, WriteOptions, WriteStats};

@@ -1,5 +1,6 @@
-//! The boot stages, named once. Their names are used by the log, by `zos.break=`
-//! (issue: operator controls), by the boot report and by the docs.
+//! The boot stages, named once. Their names are used by the log, by `zos.break=`,
+//! by the boot report (written by the init, read by the builder's
+//! `timeline` and bench) and by the docs.
 
 use std::fmt;
 
@@ -12,11 +13,11 @@ pub enum Stage {
     Copy,
     /// dev sys proc mnt in the new root, with proc, sysfs, devtmpfs, devpts on them.
     NewRoot,
-    /// Coldplug: drivers for the devices present (slot, filled by the hardware issue).
+    /// Coldplug: the drivers of the devices present (native walk or udevd).
     Hardware,
-    /// Module tiers: the essential modules (slot, filled by the hardware issue).
+    /// The essential modules and the cmdline's `modules_load=`.
     Modules,
-    /// Debug file injection from a FAT disk (slot, filled by the operator-controls issue).
+    /// Debug-file injection from a FAT disk, when asked for.
     Debug,
     /// Unmount the initramfs proc/sys, switch_root, exec the handover target.
     Switch,

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::glob::AliasTable;
-use super::{normalize, ModError};
+use super::{normalize, IndexError};
 
 /// A loadable module: its file (relative to the index directory) and its
 /// dependencies, all of them (depmod lists the whole closure).
@@ -54,14 +54,23 @@ pub fn name_of(path: &str) -> String {
 }
 
 impl ModIndex {
-    /// Read the index files of `dir`.
-    pub fn load(dir: &Path) -> Result<ModIndex, ModError> {
-        let read = |name: &str, required: bool| -> Result<String, ModError> {
+    /// Read the index files of `dir` with std::fs (the builder, tests).
+    pub fn load(dir: &Path) -> Result<ModIndex, IndexError> {
+        ModIndex::load_with(dir, &mut |p| std::fs::read(p))
+    }
+
+    /// Read the index files of `dir` through `read_file` (the init passes its
+    /// syscall seam). A missing optional file is an empty one.
+    pub fn load_with(
+        dir: &Path,
+        read_file: &mut dyn FnMut(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<ModIndex, IndexError> {
+        let mut read = |name: &str, required: bool| -> Result<String, IndexError> {
             let p = dir.join(name);
-            match std::fs::read(&p) {
+            match read_file(&p) {
                 Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
                 Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-                Err(e) => Err(ModError::Index { path: p, cause: e }),
+                Err(e) => Err(IndexError { path: p, cause: e }),
             }
         };
         let mut idx = ModIndex {

@@ -53,6 +53,10 @@ pub enum Error {
     #[error("cannot resolve metapackage {package}: {detail}")]
     Resolve { package: String, detail: String },
 
+    /// A `.deb` file is not a well-formed Debian package.
+    #[error("Debian package {}: {reason}", path.display())]
+    DebFormat { path: PathBuf, reason: String },
+
     /// An extracted package lacks a file it should ship.
     #[error("{what} not found in {path}")]
     Missing { what: String, path: PathBuf },
@@ -72,7 +76,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             op,
             path: path.into(),

@@ -164,8 +164,8 @@ impl Settings {
             allow_untrusted: a.allow_untrusted,
             verify_checksums: env("VERIFY_CHECKSUMS").map_or(a.verify_checksums, |v| flag(&v)),
             cache_downloads: env("CACHE_DOWNLOADS").map_or(a.cache_downloads, |v| flag(&v)),
-            offline: zos_qemu::cache::offline_from(&env),
-            cache_dir: zos_qemu::cache::resolve_dir(&env),
+            offline: zos_host::cache::offline_from(&env),
+            cache_dir: zos_host::cache::resolve_dir(&env),
             groups: file.groups,
             users: file.users,
         })

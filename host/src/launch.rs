@@ -160,11 +160,7 @@ impl Boot {
 /// Run a non-interactive QEMU `cmd` whose first serial port goes to `serial_log`:
 /// null stdin, stdout and stderr captured, killed at `timeout`. Shared by [`Boot`] and
 /// [`crate::efi::EfiBoot`].
-pub(crate) fn run_captured(
-    mut cmd: Command,
-    serial_log: &std::path::Path,
-    timeout: Duration,
-) -> Result<BootOutcome, Error> {
+pub fn run_captured(mut cmd: Command, serial_log: &std::path::Path, timeout: Duration) -> Result<BootOutcome, Error> {
     match fs::remove_file(serial_log) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("rm", serial_log, e)),
         _ => {}
@@ -226,7 +222,7 @@ fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
 }
 
 /// Find the QEMU binary; install its package when root.
-pub(crate) fn ensure_qemu(arch: Arch) -> Result<PathBuf, Error> {
+pub fn ensure_qemu(arch: Arch) -> Result<PathBuf, Error> {
     exec::ensure_tool(arch.qemu_binary(), arch.qemu_package())
 }
 

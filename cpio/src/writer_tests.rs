@@ -1,8 +1,8 @@
 //! Writer tests: read the bytes back with our reader and check every field.
 
 use super::*;
-use crate::cpio::header::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG};
-use crate::cpio::{read_image, ReadEntry};
+use crate::header::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG};
+use crate::{read_image, ReadEntry};
 
 fn file(name: &str, data: &[u8]) -> Entry {
     Entry::new(name, EntryKind::File(FileData::Bytes(data.to_vec())), 0o644)

@@ -160,7 +160,7 @@ fn read_one_archive(buf: &[u8], start: usize, out: &mut Vec<ReadEntry>) -> Resul
 mod tests {
     use super::*;
     use crate::compress::compress;
-    use crate::cpio::{write_archive, Entry, EntryKind, FileData, WriteOptions};
+    use crate::{write_archive, Entry, EntryKind, FileData, WriteOptions};
 
     fn archive(names: &[&str]) -> Vec<u8> {
         let entries = names

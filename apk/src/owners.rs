@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cpio::Entry;
+use zos_cpio::Entry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {
@@ -91,7 +91,7 @@ impl Owners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpio::EntryKind;
+    use zos_cpio::EntryKind;
 
     #[test]
     fn round_trip_and_apply() {

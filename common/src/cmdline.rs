@@ -9,7 +9,7 @@
 //! stops the boot.
 
 use crate::config::{parse_bool, valid_size, ColdplugMode, EmergencyAction, LogLevel, LogTargets};
-use crate::debug::{DebugFlags, Source};
+use crate::debug_flags::{DebugFlags, Source};
 use crate::stage::Stage;
 
 /// What the kernel command line asks of the init. `None`: keep the config's value.

@@ -1,5 +1,5 @@
 //! Debian packages as a source of test kernels and busybox: `apt-get download`, then
-//! `dpkg-deb -x` into `<cache>/deb/<pkg>_<version>/` (see [`tree_name`]), reused on later runs.
+//! unpacked by [`crate::deb`] into `<cache>/deb/<pkg>_<version>/` (see [`tree_name`]), reused on later runs.
 //!
 //! Two small records make offline mode work: `<cache>/deb/<pkg>.version` names the
 //! extracted version, and `<cache>/deb/resolved/<metapackage>` the concrete package a
@@ -18,7 +18,7 @@ use crate::{Cache, Error};
 pub struct DebPackage {
     pub name: String,
     pub version: String,
-    /// The extracted tree (`dpkg-deb -x` output).
+    /// The extracted tree (the data member of the .deb, unpacked).
     pub root: PathBuf,
 }
 
@@ -53,10 +53,10 @@ pub fn fetch_with(
         let tmp = TempDir::create(&debdir, package)?;
         apt_download(package, &tmp.0)?;
         let deb = find_deb(&tmp.0, package)?;
-        let out = exec::run(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Version"))?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let version = crate::deb::control_field(&deb, "Version")?;
         let tree = tmp.0.join("root");
-        exec::run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tree))?;
+        fs::create_dir_all(&tree).map_err(|e| Error::io("mkdir -p", &tree, e))?;
+        crate::deb::unpack(&deb, &tree)?;
         prepare(&tree, &version)?;
 
         let root = debdir.join(tree_name(package, &version));

@@ -1,4 +1,5 @@
-//! Running helper programs (apt, dpkg-deb, depmod) with errors that show the command.
+//! Running helper programs (apt, dpkg, depmod) with errors that show the command;
+//! public for zos-qemu's OVMF and probe helpers.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use crate::Error;
 
 /// The command as a shell-like line, for messages.
-pub(crate) fn describe(cmd: &Command) -> String {
+pub fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for a in cmd.get_args() {
         s.push(' ');
@@ -17,7 +18,7 @@ pub(crate) fn describe(cmd: &Command) -> String {
 }
 
 /// Run to completion and capture; only a failure to start is an error.
-pub(crate) fn output(cmd: &mut Command) -> Result<Output, Error> {
+pub fn output(cmd: &mut Command) -> Result<Output, Error> {
     cmd.stdin(Stdio::null()).output().map_err(|source| Error::Spawn {
         cmd: describe(cmd),
         source,
@@ -25,7 +26,7 @@ pub(crate) fn output(cmd: &mut Command) -> Result<Output, Error> {
 }
 
 /// Run to completion; a non-zero exit is an error carrying stderr.
-pub(crate) fn run(cmd: &mut Command) -> Result<Output, Error> {
+pub fn run(cmd: &mut Command) -> Result<Output, Error> {
     let out = output(cmd)?;
     if out.status.success() {
         Ok(out)
@@ -34,7 +35,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<Output, Error> {
     }
 }
 
-pub(crate) fn failed(cmd: &Command, out: &Output) -> Error {
+pub fn failed(cmd: &Command, out: &Output) -> Error {
     Error::Command {
         cmd: describe(cmd),
         status: out.status.to_string(),
@@ -43,19 +44,19 @@ pub(crate) fn failed(cmd: &Command, out: &Output) -> Error {
 }
 
 /// Effective uid 0? (/proc/self is owned by the effective uid; avoids a libc dep.)
-pub(crate) fn is_root() -> bool {
+pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// `which`.
-pub(crate) fn find_in_path(tool: &str) -> Option<PathBuf> {
+pub fn find_in_path(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
 }
 
 /// Find `tool` in PATH; when missing and root, `apt-get install` its `package` (with
 /// one `apt-get update` if the first install fails), else say what to install.
-pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<PathBuf, Error> {
+pub fn ensure_tool(tool: &str, package: &str) -> Result<PathBuf, Error> {
     if let Some(p) = find_in_path(tool) {
         return Ok(p);
     }

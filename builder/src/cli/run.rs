@@ -1,0 +1,77 @@
+//! `run`: the default image under QEMU (the logic is in `crate::run`).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// No terminal: boot, wait for the services, print the boot timeline and
+    /// `zinit list`, power off with `zinit shutdown`.
+    #[arg(long)]
+    batch: bool,
+    /// Extra kernel command line (e.g. "zos.log=debug zos.tmpfs=2G").
+    #[arg(long, default_value = "")]
+    append: String,
+    /// Guest RAM in MiB.
+    #[arg(long, default_value_t = 1024)]
+    memory: u32,
+    /// A prebuilt /init instead of building zos-init.
+    #[arg(long, value_name = "PATH")]
+    init: Option<PathBuf>,
+    /// Work directory for the rootfs, the image and serial.log.
+    #[arg(long, default_value = "output")]
+    output: PathBuf,
+    /// debug (default) or release: see `build --mode`.
+    #[arg(long, default_value = "debug", env = "BUILDMODE")]
+    mode: String,
+    /// Seconds before a --batch run is killed.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let opts = crate::run::RunOptions {
+        output: args.output,
+        init: args.init,
+        append: args.append,
+        memory_mb: args.memory,
+        batch: args.batch,
+        timeout: std::time::Duration::from_secs(args.timeout),
+        mode: args.mode.parse().map_err(anyhow::Error::msg)?,
+    };
+    let report = crate::run::run(&opts)?;
+    let t = &report.timeline;
+    print!("{}", report.notes);
+    if opts.batch {
+        // The whole boot on one clock: kernel, the init's stages, zinit, services up.
+        print!("boot timeline (s since boot, QEMU TCG):\n{t}");
+        println!("zinit list when the services were up:");
+        t.zinit_list.iter().for_each(|l| println!("  {l}"));
+    }
+    println!(
+        "image: {} ({} bytes)",
+        report.image.path.display(),
+        report.image.compressed_bytes
+    );
+    println!("serial log: {}", report.serial_log.display());
+    match report.init_phase_ms {
+        Some(ms) => println!("init phase: {ms:.1} ms (from the init's own log, QEMU TCG)"),
+        None => anyhow::bail!("the init never reached handover; see {}", report.serial_log.display()),
+    }
+    if let Some(up) = t.services_up {
+        println!("services up: {up:.2} s after boot (zinit's boot-report unit)");
+    }
+    if report.outcome.timed_out {
+        anyhow::bail!("QEMU was killed after {} s", args.timeout);
+    }
+    if opts.batch {
+        anyhow::ensure!(!t.panicked, "the kernel panicked; see {}", report.serial_log.display());
+        anyhow::ensure!(
+            t.services_up.is_some() && t.powered_off,
+            "no clean `zinit shutdown` after the services came up; see {}",
+            report.serial_log.display()
+        );
+    }
+    Ok(())
+}

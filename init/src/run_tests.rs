@@ -1,0 +1,175 @@
+//! The runner against the recorder: a whole boot in order, and each failure naming
+//! its stage, step, op, path and errno.
+
+use super::*;
+use crate::cmdline;
+use crate::plan;
+use crate::sys::record::RecordSys;
+use rustix::io::Errno;
+
+fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
+    let flags = cmdline::parse(cmdline);
+    let cfg = Config::default().with_flags(&flags);
+    let plan = plan::build(&cfg, &flags.break_before);
+    Runner::new(sys, &cfg, Duration::ZERO).run(&plan)
+}
+
+#[test]
+fn a_whole_boot_in_order() {
+    let sys = RecordSys::default();
+    run_with(&sys, "").unwrap();
+    let calls = sys.calls();
+    let want_prefix = [
+        "mount -t sysfs sysfs /sys",
+        "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
+        "mount -t devtmpfs devtmpfs /dev",
+        "statvfs /mnt/root",
+    ];
+    let got: Vec<_> = calls
+        .iter()
+        .filter(|c| !c.starts_with("du ") && !c.starts_with("cat ") && *c != "dmesg")
+        .take(4)
+        .cloned()
+        .collect();
+    assert_eq!(got, want_prefix);
+    let copy = calls
+        .iter()
+        .position(|c| c.starts_with("cp -a /bin /etc /lib /usr"))
+        .expect("copy");
+    let newroot = calls
+        .iter()
+        .position(|c| c == "mkdir -p /mnt/root/dev")
+        .expect("newroot");
+    let devpts = calls
+        .iter()
+        .position(|c| c == "mount -t devpts devpts /mnt/root/dev/pts")
+        .expect("devpts");
+    let umount = calls.iter().position(|c| c == "umount /proc").expect("umount");
+    let exec = calls
+        .iter()
+        .position(|c| c.starts_with("exec /sbin/zinit argv=[\"/sbin/zinit\", \"init\"]"))
+        .expect("exec");
+    assert!(
+        copy < newroot && newroot < devpts && devpts < umount && umount < exec,
+        "{calls:#?}"
+    );
+    assert!(calls[exec].contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    // The report is written in the new root (after chroot), right before exec.
+    let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
+    let json = calls
+        .iter()
+        .position(|c| c.starts_with("write /run/zos-init/boot.json"))
+        .expect("boot.json");
+    assert!(chroot < json && json < exec, "{calls:#?}");
+    let written = sys.written.borrow();
+    let text = String::from_utf8_lossy(&written[0].1);
+    for stage in Stage::ALL {
+        assert!(
+            text.contains(&format!("{{\"name\": \"{stage}\"")),
+            "{stage} missing in {text}"
+        );
+    }
+    assert!(text.contains("\"exec\": [\"/sbin/zinit\", \"init\"]"), "{text}");
+}
+
+#[test]
+fn each_failure_names_stage_step_op_path_errno() {
+    let cases = [
+        (
+            "mount",
+            "/sys",
+            "stage mounts: mount -t sysfs sysfs /sys: mount /sys: EPERM",
+        ),
+        (
+            "mount",
+            "/mnt/root",
+            "stage mounts: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
+        ),
+        (
+            "statvfs",
+            "/mnt/root",
+            "stage copy: check the rootfs fits /mnt/root: statvfs /mnt/root: EPERM",
+        ),
+        (
+            "mkdir",
+            "/mnt/root/proc",
+            "stage newroot: mkdir -p /mnt/root/proc: mkdir /mnt/root/proc: EPERM",
+        ),
+        (
+            "mount",
+            "/mnt/root/dev/pts",
+            "stage newroot: mount -t devpts devpts /mnt/root/dev/pts: mount /mnt/root/dev/pts: EPERM",
+        ),
+        ("umount", "/sys", "stage switch: umount /sys: umount /sys: EPERM"),
+        (
+            "chroot",
+            ".",
+            "stage switch: switch_root /mnt/root /sbin/zinit init: chroot .: EPERM",
+        ),
+    ];
+    for (op, path, want) in cases {
+        let sys = RecordSys::default();
+        sys.fail_on(op, path, Errno::PERM);
+        let e = run_with(&sys, "").unwrap_err().to_string();
+        assert!(e.starts_with(want), "{e}\n !~ {want}");
+    }
+}
+
+#[test]
+fn too_big_rootfs_stops_before_copying() {
+    let footprint = crate::copy::Footprint {
+        bytes: 40 << 20,
+        files: 1,
+        dirs: 1,
+        largest_file: 1,
+    };
+    let sys = RecordSys {
+        footprint,
+        available: 16 << 20,
+        ..Default::default()
+    };
+    let e = run_with(&sys, "zos.tmpfs=16M").unwrap_err().to_string();
+    assert!(
+        e.contains("rootfs needs 40.0 MiB but the tmpfs /mnt/root has 16.0 MiB free"),
+        "{e}"
+    );
+    assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
+}
+
+#[test]
+fn a_partial_unpack_by_the_kernel_stops_the_boot_before_the_copy() {
+    let sys = RecordSys {
+        dmesg: "<6>[    1.2] Trying to unpack rootfs image as initramfs...\n<0>[    1.9] Initramfs unpacking failed: write error\n".into(),
+        ..Default::default()
+    };
+    let e = run_with(&sys, "").unwrap_err().to_string();
+    assert!(e.starts_with("stage copy: check the rootfs fits /mnt/root: the kernel could not unpack the whole image (\"Initramfs unpacking failed: write error\")"), "{e}");
+    assert!(!sys.calls().iter().any(|c| c.starts_with("cp ")));
+}
+
+#[test]
+fn missing_console_is_recreated() {
+    let sys = RecordSys {
+        stdio: false,
+        ..Default::default()
+    };
+    run_with(&sys, "").unwrap();
+    let calls = sys.calls();
+    let dev = calls
+        .iter()
+        .position(|c| c == "mount -t devtmpfs devtmpfs /dev")
+        .unwrap();
+    assert_eq!(calls[dev + 1], "mknod /dev/console c 5 1");
+    assert_eq!(calls[dev + 2], "exec <>/dev/console 1>&0 2>&0");
+}
+
+#[test]
+fn break_runs_a_shell_then_continues() {
+    let sys = RecordSys::default();
+    run_with(&sys, "zos.break=hardware").unwrap();
+    let calls = sys.calls();
+    let sh = calls.iter().position(|c| c == "/bin/sh <>/dev/console").expect("shell");
+    let devpts = calls.iter().position(|c| c.contains("devpts")).unwrap();
+    assert!(devpts < sh);
+    assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
+}
