@@ -77,6 +77,9 @@ pub fn extract(
 ) -> Result<Extracted> {
     let mut out = Extracted::default();
     let mut ids = Ids::load(root);
+    // Q1 digests by entry name: a hard link gets its target's (apk writes Z: for it
+    // too, and abuild puts no checksum header on hard links).
+    let mut digests: std::collections::HashMap<String, String> = Default::default();
     let mut ar = tar::Archive::new(data);
     let err = |path: &str, reason: String| ApkError::Extract {
         package: package.to_string(),
@@ -126,6 +129,16 @@ pub fn extract(
             ));
         }
         if kind.is_dir() {
+            // A symlink already at this path (baselayout's `var/run -> /run`) is
+            // followed inside the root, never on the host: `host` itself may be the
+            // link, and create_dir_all + chmod on it would reach the link's host target.
+            let host_rel = resolve_in_root(root, &name).map_err(|x| e(x.to_string()))?;
+            if host_rel.as_os_str().is_empty() {
+                // A link to the root itself (`up -> ../..`): nothing to make.
+                out.dir(&name).acl = acl;
+                continue;
+            }
+            let host = root.join(&host_rel);
             fs::create_dir_all(&host).map_err(|x| e(x.to_string()))?;
             // Owner-writable on the host so later packages can add files.
             set_mode(&host, acl.mode & 0o777 | 0o700).map_err(|x| e(x.to_string()))?;
@@ -173,6 +186,9 @@ pub fn extract(
                 .map_err(|x| e(x.to_string()))?
                 .ok_or_else(|| e("hard link without target".into()))?;
             let t = clean(&target.to_string_lossy()).ok_or_else(|| e("unsafe hard link target".into()))?;
+            if sha1_hex.is_none() {
+                sha1_hex = digests.get(&t).cloned();
+            }
             let t_host = root.join(resolve_parent(root, &t).map_err(|x| e(x.to_string()))?);
             fs::hard_link(&t_host, &host).map_err(|x| e(format!("hard link to {t}: {x}")))?;
         } else {
@@ -180,6 +196,9 @@ pub fn extract(
                 "{package}: {name}: {kind:?} entry skipped (device nodes need root; zinit/udev make them at boot)"
             ));
             continue;
+        }
+        if let Some(d) = &sha1_hex {
+            digests.insert(name.clone(), d.clone());
         }
         out.dir(&dir).files.push(FileRec {
             name: base,
@@ -216,11 +235,17 @@ pub fn clean(p: &str) -> Option<String> {
 /// link is relative to the root). Without this, `var/run/x` under `var/run -> /run`
 /// would be written through the link into the build host.
 pub fn resolve_parent(root: &Path, rel: &str) -> io::Result<PathBuf> {
-    let (dir, base) = match rel.rsplit_once('/') {
-        Some((d, b)) => (d, b),
-        None => return Ok(PathBuf::from(rel)),
-    };
-    let mut todo: Vec<String> = dir.split('/').rev().map(str::to_string).collect();
+    match rel.rsplit_once('/') {
+        Some((dir, base)) => Ok(resolve_in_root(root, dir)?.join(base)),
+        None => Ok(PathBuf::from(rel)),
+    }
+}
+
+/// Like [`resolve_parent`] but the last component is followed too (for a directory
+/// entry, which is made or chmodded in place). Each step is checked without following
+/// links on the host, so the result never leaves `root`.
+pub fn resolve_in_root(root: &Path, rel: &str) -> io::Result<PathBuf> {
+    let mut todo: Vec<String> = rel.split('/').rev().map(str::to_string).collect();
     let mut cur = PathBuf::new();
     let mut hops = 0;
     while let Some(c) = todo.pop() {
@@ -249,7 +274,7 @@ pub fn resolve_parent(root: &Path, rel: &str) -> io::Result<PathBuf> {
             _ => cur = next,
         }
     }
-    Ok(cur.join(base))
+    Ok(cur)
 }
 
 fn remove_existing(p: &Path) -> io::Result<()> {
@@ -287,5 +312,8 @@ mod tests {
         assert_eq!(resolve_parent(r, "var/run/x").unwrap(), Path::new("run/x"));
         assert_eq!(resolve_parent(r, "var/rel/y").unwrap(), Path::new("run/y"));
         assert_eq!(resolve_parent(r, "var/run").unwrap(), Path::new("var/run"));
+        assert_eq!(resolve_in_root(r, "var/run").unwrap(), Path::new("run"));
+        symlink("/../../..", r.join("var/up")).unwrap();
+        assert_eq!(resolve_in_root(r, "var/up/etc").unwrap(), Path::new("etc"));
     }
 }

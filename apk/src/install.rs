@@ -1,7 +1,8 @@
 //! The whole installation, the way apko does it: read and verify the indexes,
 //! resolve the world, download and verify every package, extract them in dependency
-//! order, handle the install scripts natively, write apk's database and the
-//! ownership manifest. Nothing needs root and nothing runs from the packages.
+//! order, run the install scripts as apk does (chroot.rs, as root) or handle the
+//! known ones natively (scripts.rs, without root), write apk's database and the
+//! ownership manifest.
 
 use std::fs;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::chroot::{self, ScriptRunner};
 use super::config::Settings;
 use super::db::{self, Installed, Meta};
 use super::dep::Dep;
@@ -195,13 +197,49 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         files.push((p, file));
     }
     dl.finish_and_clear();
+    // Scripts run chrooted as apk runs them when this host can (root, same arch or a
+    // qemu-user binfmt); otherwise scripts.rs does the known ones natively.
+    let runner = match ScriptRunner::new(root, &s.arch) {
+        Ok(r) => {
+            log.say(
+                None,
+                "scripts: run chrooted in the target with its own /bin/sh, as apk does".into(),
+            );
+            if installed_before.is_empty() {
+                chroot::init_root(root)?;
+                chroot::record_tree(root, &mut owners)?;
+            }
+            Some(r)
+        }
+        Err(why) => {
+            log.say(
+                None,
+                format!("scripts: NOT run ({why}); known ones done natively, the rest listed"),
+            );
+            None
+        }
+    };
     let ex = bar(files.len() as u64, "extract", false);
     let mut new = Vec::new();
     for (p, f) in files {
         ex.set_message(p.nv());
+        let script = |action: &str| f.scripts.iter().find(|s| s.action == action);
+        if let (Some(r), Some(sc)) = (&runner, script("pre-install")) {
+            log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &[&p.version])?);
+            chroot::record_tree(root, &mut owners)?;
+        }
+        let before = runner.as_ref().map(|_| owners.clone());
         let out = extract(&f.data, root, &p.nv(), &mut owners, s.verify_checksums, false)?;
         for w in &out.warnings {
             log.say(Some(&ex), format!("warning: {w}"));
+        }
+        if let (Some(r), Some(before)) = (&runner, before) {
+            chroot::keep_existing_dirs(root, &before, &mut owners);
+            chroot::apply_to_host(root, &owners)?;
+            if let Some(sc) = script("post-install") {
+                log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &[&p.version])?);
+                chroot::record_tree(root, &mut owners)?;
+            }
         }
         new.push(Installed {
             pkg: p.clone(),
@@ -214,8 +252,22 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         ex.inc(1);
     }
     ex.finish_and_clear();
-    for line in super::scripts::handle(root, &new, &s.groups, &s.users, &mut owners)? {
-        log.say(None, line);
+    match &runner {
+        Some(r) => {
+            for line in run_triggers(r, &new)? {
+                log.say(None, line);
+            }
+            chroot::record_tree(root, &mut owners)?;
+            for line in super::scripts::add_config_ids(root, &s.groups, &s.users, &mut owners)? {
+                log.say(None, line);
+            }
+            chroot::apply_to_host(root, &owners)?;
+        }
+        None => {
+            for line in super::scripts::handle(root, &new, &s.groups, &s.users, &mut owners)? {
+                log.say(None, line);
+            }
+        }
     }
     let mut world: Vec<String> = fs::read_to_string(root.join("etc/apk/world"))
         .unwrap_or_default()
@@ -247,4 +299,33 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         log: Vec::new(),
         owners: owners_path,
     })
+}
+
+/// apk's end of transaction: each new package's `.trigger` runs once, with the
+/// directories of this transaction that its globs match (rooted, `/bin`).
+fn run_triggers(r: &ScriptRunner, new: &[Installed]) -> Result<Vec<String>> {
+    let mut dirs: Vec<String> = new
+        .iter()
+        .flat_map(|i| i.dirs.iter())
+        .filter(|d| !d.files.is_empty())
+        .map(|d| format!("/{}", d.name))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut log = Vec::new();
+    for i in new {
+        let Some(sc) = i.scripts.iter().find(|s| s.action == "trigger") else {
+            continue;
+        };
+        let globs: Vec<&str> = i.triggers.split_whitespace().collect();
+        let hit: Vec<&str> = dirs
+            .iter()
+            .filter(|d| globs.iter().any(|g| chroot::glob_match(g, d)))
+            .map(String::as_str)
+            .collect();
+        if !hit.is_empty() {
+            log.push(r.run(&i.pkg.nv(), "trigger", &sc.body, &hit)?);
+        }
+    }
+    Ok(log)
 }

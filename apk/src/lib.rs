@@ -6,6 +6,7 @@
 //! (dep.rs, version.rs) -> package.rs (gzip.rs) -> extract.rs (ids.rs, owners.rs)
 //! -> scripts.rs -> db.rs.
 
+pub mod chroot;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -1,6 +1,6 @@
-//! Install scripts are foreign code written to run as root inside the target; the
-//! builder never runs them on the host. What Zero-OS needs from them is done here
-//! natively and said in the build log; every other script is listed as skipped with
+//! Install scripts run chrooted in the target when the build host can (chroot.rs:
+//! root, and the target's architecture). Without that, what Zero-OS needs from them
+//! is done here natively and said in the build log; every other script is listed as skipped with
 //! its package, so nothing is silently lost:
 //! - busybox `.post-install`/`.trigger` (`busybox --install -s`): applet symlinks
 //!   made from the package's own applet list, etc/busybox-paths.d/busybox;
@@ -57,7 +57,21 @@ pub fn handle(
             log.push(line);
         }
     }
-    for g in &groups {
+    log.extend(add_config_ids(root, &groups, users, owners)?);
+    if new.iter().any(|i| i.pkg.name == "busybox") || root.join(APPLET_LIST).is_file() {
+        let n = busybox_links(root, owners)?;
+        log.push(format!(
+            "busybox: {n} applet links to /bin/busybox made from {APPLET_LIST}"
+        ));
+    }
+    Ok(log)
+}
+
+/// The `[[group]]`/`[[user]]` entries of configs/apk.toml, for names the root does
+/// not have yet (a package's script may have made them already); returns log lines.
+pub fn add_config_ids(root: &Path, groups: &[Group], users: &[User], owners: &mut Owners) -> Result<Vec<String>> {
+    let mut log = Vec::new();
+    for g in groups {
         if add_line(
             root,
             "etc/group",
@@ -104,12 +118,6 @@ pub fn handle(
                 u.name, u.uid, u.gid, u.home
             ));
         }
-    }
-    if new.iter().any(|i| i.pkg.name == "busybox") || root.join(APPLET_LIST).is_file() {
-        let n = busybox_links(root, owners)?;
-        log.push(format!(
-            "busybox: {n} applet links to /bin/busybox made from {APPLET_LIST}"
-        ));
     }
     Ok(log)
 }

@@ -55,8 +55,15 @@ pub fn scan(root: &Path) -> Result<Vec<Entry>, ManifestError> {
 /// `scan`, then the owners and modes recorded in the ownership manifest beside the
 /// rootfs (`<rootfs>.owners`, written by the Alpine installer), when there is one:
 /// an ordinary user cannot chown files on the host, so that is where they live.
-pub fn scan_with_owners(root: &Path) -> Result<Vec<Entry>, ManifestError> {
+/// `root_owned`: entries without an owner record get uid/gid 0; recorded ones keep
+/// the owner the installer recorded (/etc/shadow's `shadow` group, daemons' dirs).
+pub fn scan_with_owners(root: &Path, root_owned: bool) -> Result<Vec<Entry>, ManifestError> {
     let mut entries = scan(root)?;
+    if root_owned {
+        for e in &mut entries {
+            (e.uid, e.gid) = (0, 0);
+        }
+    }
     let sidecar = crate::apk::owners::sidecar_for(root);
     if sidecar.exists() {
         let owners = crate::apk::owners::Owners::load(&sidecar)

@@ -116,8 +116,10 @@ const MOUNT_POINTS: [&str; 5] = ["dev", "proc", "sys", "mnt", "mnt/root"];
 
 pub fn build_image(req: &ImageRequest) -> Result<ImageSummary, BuildError> {
     let entries = collect_entries(req)?;
+    // root_owned is done in collect_entries, before the owner records apply: the
+    // writer's blanket uid/gid 0 would erase them.
     let opts = WriteOptions {
-        root_owned: req.root_owned,
+        root_owned: false,
         source_date_epoch: req.source_date_epoch,
     };
     let out_err = |source| BuildError::Output {
@@ -162,7 +164,7 @@ fn collect_entries(req: &ImageRequest) -> Result<Vec<Entry>, BuildError> {
     );
     let mut map: BTreeMap<PathBuf, Entry> = BTreeMap::new();
     if let Some(root) = &req.rootfs {
-        for e in manifest::scan_with_owners(root)? {
+        for e in manifest::scan_with_owners(root, req.root_owned)? {
             map.insert(e.name.clone(), e);
         }
     }

@@ -61,14 +61,33 @@ fn flipped_byte_in_package_data_is_a_checksum_mismatch() {
         msg.contains("zlib-1.3.1-r0") && msg.contains("datahash") && msg.contains(ZLIB),
         "{msg}"
     );
-    // VERIFY_CHECKSUMS=0 lets it through (the signature covers the control part).
+    // VERIFY_CHECKSUMS=0 does not let it through: the signature covers the control
+    // member only, the datahash is the payload's only authentication (issue 14.1).
     let c = tempfile::tempdir().unwrap();
     let mut s = settings(&serve(repo.clone()).url, c.path());
     s.verify_checksums = false;
-    assert_eq!(
-        try_install(&repo, Some(s), &["zlib"]).unwrap(),
-        ["musl-1.2.4_git20230717-r4", "zlib-1.3.1-r0"]
-    );
+    let e = try_install(&repo, Some(s), &["zlib"]).unwrap_err();
+    assert!(e.to_string().contains("datahash"), "{e}");
+}
+
+#[test]
+fn data_member_swapped_under_a_valid_signature_is_refused_even_without_checksums() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = link_repo(&t.path().join("repo"), &[]);
+    // zlib's signature and control member (valid, trusted) with musl's data member: a
+    // well-formed package whose payload is not the one the packager signed.
+    let musl = members(&fs::read(repo.join("musl-1.2.4_git20230717-r4.apk")).unwrap());
+    patch(&repo, ZLIB, |b| {
+        let m = members(b);
+        *b = [m[0].clone(), m[1].clone(), musl[2].clone()].concat();
+    });
+    let c = tempfile::tempdir().unwrap();
+    let mut s = settings(&serve(repo.clone()).url, c.path());
+    s.verify_checksums = false;
+    let e = try_install(&repo, Some(s), &["zlib"]).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, ApkError::Checksum { .. }), "{msg}");
+    assert!(msg.contains("zlib-1.3.1-r0") && msg.contains("datahash"), "{msg}");
 }
 
 #[test]

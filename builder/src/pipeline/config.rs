@@ -105,7 +105,8 @@ pub struct InitCfg {
 pub struct PackCfg {
     pub compression: String,
     pub level: Option<u32>,
-    /// uid/gid 0 for every entry (the owners manifest still sets modes).
+    /// uid/gid 0 for every entry without an owner record; recorded ones (the
+    /// installer's ownership manifest) keep their owner and mode.
     pub root_owned: bool,
 }
 
