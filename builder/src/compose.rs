@@ -135,12 +135,14 @@ pub struct Prepared {
     pub notes: String,
 }
 
-/// Where `/init` comes from.
+/// Where `/init` comes from; a release image refuses an init that can inject debug files.
 pub fn init_binary(prebuilt: Option<&Path>, mode: BuildMode) -> Result<PathBuf, ComposeError> {
-    Ok(match prebuilt {
+    let init = match prebuilt {
         Some(p) => p.to_path_buf(),
         None => mode.build_init()?,
-    })
+    };
+    mode.check_init(&init)?;
+    Ok(init)
 }
 
 impl Recipe {

@@ -52,12 +52,34 @@ pub fn format_entry(e: &ReadEntry) -> String {
         e.gid,
         size,
         format_utc(u64::from(e.mtime)),
-        e.name.display()
+        escaped(e.name.as_os_str().as_encoded_bytes())
     );
     if let Some(t) = e.symlink_target() {
-        let _ = write!(line, " -> {}", t.display());
+        let _ = write!(line, " -> {}", escaped(t.as_os_str().as_encoded_bytes()));
     }
     line
+}
+
+/// A name as text a terminal shows safely: control bytes (a name may hold ESC
+/// sequences or newlines), DEL, backslash and invalid UTF-8 become `\xNN`.
+pub fn escaped(name: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in name.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() || c == '\\' {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
 }
 
 /// `ls -l` style mode, including setuid/setgid/sticky.
@@ -110,6 +132,12 @@ pub fn format_utc(secs: u64) -> String {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn names_are_escaped_for_the_terminal() {
+        assert_eq!(escaped(b"a\x1b[31m\nb\\\xffc\x7f"), "a\\x1b[31m\\x0ab\\x5c\\xffc\\x7f");
+        assert_eq!(escaped("usr/bin/é".as_bytes()), "usr/bin/é");
+    }
 
     #[test]
     fn dates() {

@@ -22,6 +22,7 @@ pub mod knobs;
 pub mod manifest;
 pub mod mode;
 pub mod modules;
+pub mod netboot;
 pub mod pack;
 pub mod pipeline;
 pub mod rootfs;

@@ -46,6 +46,10 @@ enum Cmd {
     /// configs/zinit units it can run) and boot it under QEMU with a shell on this
     /// terminal (`zinit shutdown` ends it; Ctrl-A X quits QEMU).
     Run(cli::run::RunArgs),
+    /// Write a netboot directory from a build: iPXE scripts (BIOS and UEFI), the
+    /// kernel, image and vmlinuz.efi, and the cmdline with Zero-OS's parameters
+    /// (docs/NETBOOT.md).
+    Netboot(zos_builder::netboot::cli::NetbootArgs),
     /// Install Alpine packages (configs/packages.txt) into a rootfs directory natively:
     /// no Docker, no apk, no root; `build --rootfs DIR` then packs it with its owners.
     Rootfs(zos_builder::apk::cli::RootfsArgs),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Cmd::Unpack { image, dir } => cli::image::unpack(&image, &dir),
         Cmd::Components { cmd } => zos_builder::components::cli::run(cmd),
         Cmd::Run(args) => cli::run::run(args),
+        Cmd::Netboot(args) => zos_builder::netboot::cli::run(args),
         Cmd::Rootfs(args) => zos_builder::apk::cli::run(args),
         Cmd::Lint { dirs, rootfs } => cli::lint::run(dirs, rootfs),
         Cmd::Timeline { report, output } => cli::timeline::run(&report, output),

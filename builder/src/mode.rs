@@ -39,6 +39,11 @@ pub enum ModeError {
     Read { path: String, cause: std::io::Error },
     #[error("{0} (fix the rootfs's config)")]
     Config(zos_common::config::ConfigError),
+    #[error(
+        "{path}: this init was built with the debug-inject feature; a release image must not \
+         carry debug injection (build it with --no-default-features, or drop --init)"
+    )]
+    InjectingInit { path: String },
 }
 
 impl BuildMode {
@@ -74,6 +79,25 @@ impl BuildMode {
         Ok(cfg.render())
     }
 
+    /// Refuse, in release mode, an init that carries debug injection (it holds
+    /// `INJECT_FEATURE_MARKER`); a debug image takes any init.
+    pub fn check_init(self, init: &Path) -> Result<(), ModeError> {
+        if self == BuildMode::Debug {
+            return Ok(());
+        }
+        let bin = std::fs::read(init).map_err(|cause| ModeError::Read {
+            path: init.display().to_string(),
+            cause,
+        })?;
+        let marker = zos_common::debug_flags::INJECT_FEATURE_MARKER;
+        if bin.windows(marker.len()).any(|w| w == marker) {
+            return Err(ModeError::InjectingInit {
+                path: init.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// Build the x86_64 init for this mode (release: without debug injection).
     pub fn build_init(self) -> Result<std::path::PathBuf, CargoError> {
         self.build_init_for(workspace::MUSL_TARGET)
@@ -104,6 +128,21 @@ mod tests {
         assert!(!release.debug_inject && !release.allow_shell);
         assert_eq!(release.emergency, EmergencyAction::Reboot);
         assert!("fast".parse::<BuildMode>().is_err());
+    }
+
+    #[test]
+    fn release_refuses_an_init_with_debug_injection() {
+        let t = tempfile::tempdir().unwrap();
+        let (with, without) = (t.path().join("with"), t.path().join("without"));
+        let mut bin = b"\x7fELF...".to_vec();
+        bin.extend_from_slice(zos_common::debug_flags::INJECT_FEATURE_MARKER);
+        bin.extend_from_slice(b"...");
+        std::fs::write(&with, &bin).unwrap();
+        std::fs::write(&without, b"\x7fELF plain").unwrap();
+        let e = BuildMode::Release.check_init(&with).unwrap_err().to_string();
+        assert!(e.contains("debug-inject") && e.contains("with"), "{e}");
+        BuildMode::Release.check_init(&without).unwrap();
+        BuildMode::Debug.check_init(&with).unwrap();
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! ownership manifest `build --rootfs DIR` applies, so unpack + build round-trips);
 //! device nodes, FIFOs and sockets cannot be made by an ordinary user and are listed
 //! as skipped. Nothing is written outside DIR: `..` names and paths below a symlink
-//! are refused.
+//! are refused, and a symlink already in DIR where the image has a directory is
+//! replaced, not followed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -61,16 +62,22 @@ fn normalize(p: &Path) -> Option<PathBuf> {
 }
 
 /// The entries as the kernel leaves them: by path, the last one of each path wins.
-fn final_entries(image: &Path) -> Result<BTreeMap<PathBuf, ReadEntry>, UnpackError> {
+/// Also the names that climb out with `..` (the kernel clamps them at `/`; we make
+/// none of them, and list them).
+fn final_entries(image: &Path) -> Result<(BTreeMap<PathBuf, ReadEntry>, Vec<String>), UnpackError> {
     let mut map = BTreeMap::new();
+    let mut escaping = Vec::new();
     for seg in read_image_file(image)? {
         for e in seg.entries {
-            if let Some(n) = normalize(&e.name) {
-                map.insert(n, e);
+            match normalize(&e.name) {
+                Some(n) => {
+                    map.insert(n, e);
+                }
+                None => escaping.push(crate::inspect::escaped(e.name.as_os_str().as_encoded_bytes())),
             }
         }
     }
-    Ok(map)
+    Ok((map, escaping))
 }
 
 fn kind_name(mode: u32) -> &'static str {
@@ -87,7 +94,7 @@ fn kind_name(mode: u32) -> &'static str {
 
 /// The contents of one file of an image; symlinks are followed inside the image.
 pub fn cat(image: &Path, path: &str) -> Result<Vec<u8>, UnpackError> {
-    let map = final_entries(image)?;
+    let (map, _) = final_entries(image)?;
     let not_found = || UnpackError::NotFound {
         image: image.to_owned(),
         path: path.to_string(),
@@ -154,9 +161,14 @@ pub fn unpack(image: &Path, dir: &Path) -> Result<UnpackReport, UnpackError> {
         let path = p.to_path_buf();
         move |cause| UnpackError::Io { op, path, cause }
     };
-    let map = final_entries(image)?;
+    let (map, escaping) = final_entries(image)?;
     fs::create_dir_all(dir).map_err(io("mkdir -p", dir))?;
     let mut rep = UnpackReport::default();
+    for name in escaping {
+        rep.skipped.push(format!(
+            "{name}: climbs out of the image with `..` (the kernel clamps it at /)"
+        ));
+    }
     let mut owners = Owners::default();
     let mut links: HashMap<(u32, u32, u32), PathBuf> = HashMap::new();
     let mut dir_modes = Vec::new();
@@ -173,6 +185,11 @@ pub fn unpack(image: &Path, dir: &Path) -> Result<UnpackReport, UnpackError> {
         let perm = e.mode & 0o7777;
         match e.mode & 0o170000 {
             S_IFDIR => {
+                // A symlink (or file) already on disk at this path is replaced, never
+                // followed: create_dir_all and the chmod below would go through it.
+                if fs::symlink_metadata(&dst).is_ok_and(|m| !m.is_dir()) {
+                    fs::remove_file(&dst).map_err(io("unlink", &dst))?;
+                }
                 fs::create_dir_all(&dst).map_err(io("mkdir", &dst))?;
                 // Permissions last: a 0555 directory would refuse its own children.
                 dir_modes.push((dst.clone(), perm, e.mtime));

@@ -124,3 +124,80 @@ fn unpack_without_root_then_rebuild_gives_the_same_listing() {
     // Unpacking again over the same dir works (files are owner-writable).
     unpack(&img, &out).unwrap();
 }
+
+/// A symlink already in DIR at a directory entry's path is replaced, not followed: the
+/// entry's mode must not reach the directory the link points at.
+#[test]
+fn unpack_over_a_symlink_on_disk_does_not_follow_it() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    let victim = d.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o700)).unwrap();
+    let out = d.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    symlink(&victim, out.join("ro")).unwrap();
+    symlink(&victim, out.join("etc")).unwrap();
+    unpack(&img, &out).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(&victim).unwrap().mode() & 0o777, 0o700, "victim chmodded");
+    assert_eq!(fs::read_dir(&victim).unwrap().count(), 0, "written through the link");
+    assert!(fs::symlink_metadata(out.join("ro")).unwrap().is_dir());
+    assert_eq!(fs::read(out.join("etc/hostname")).unwrap(), b"zos\n");
+}
+
+/// A raw newc archive of regular files, as a hostile image would hold them.
+fn raw_newc(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let pad = |out: &mut Vec<u8>| out.resize(out.len().next_multiple_of(4), 0);
+    for (i, (name, data)) in files.iter().chain([&("TRAILER!!!", &b""[..])]).enumerate() {
+        let mode = if *name == "TRAILER!!!" { 0 } else { 0o100644 };
+        let h = format!(
+            "070701{:08X}{mode:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}",
+            i + 1,
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            0,
+            0,
+            name.len() + 1,
+            0
+        );
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        pad(&mut out);
+        out.extend_from_slice(data);
+        pad(&mut out);
+    }
+    out
+}
+
+/// Names that climb out with `..` are listed as skipped, not dropped silently.
+#[test]
+fn escaping_names_are_listed_not_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    let img = d.path().join("evil.cpio");
+    fs::write(
+        &img,
+        raw_newc(&[("ok", b"1"), ("../../escape", b"2"), ("a/../../up", b"3")]),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let rep = unpack(&img, &out).unwrap();
+    assert_eq!(rep.files, 1);
+    for name in ["../../escape", "a/../../up"] {
+        assert!(
+            rep.skipped
+                .iter()
+                .any(|s| s.starts_with(&format!("{name}: climbs out"))),
+            "{name}: {:?}",
+            rep.skipped
+        );
+    }
+    assert!(!d.path().join("escape").exists() && !d.path().join("up").exists());
+}

@@ -292,3 +292,54 @@ fn ls_missing_and_garbage_images() {
         )
     );
 }
+
+/// A decompression bomb: 145 KB of zstd holding one 4 GiB file. Under a 2 GB
+/// address-space limit `ls` must end with the bound's error, not an allocation abort.
+#[test]
+fn ls_of_a_decompression_bomb_is_a_clear_error_under_a_memory_limit() {
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let img = t.path().join("bomb.cpio.zst");
+    let size: u64 = (4 << 30) - 1; // the largest size a newc header can carry
+    let name = b"big\0";
+    let header = format!(
+        "070701{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}{:08X}",
+        1,
+        0o100644,
+        0,
+        0,
+        1,
+        0,
+        size,
+        0,
+        0,
+        0,
+        0,
+        name.len(),
+        0
+    );
+    let mut enc = zstd::stream::write::Encoder::new(fs::File::create(&img).unwrap(), 1).unwrap();
+    enc.write_all(header.as_bytes()).unwrap();
+    enc.write_all(name).unwrap(); // 110 + 4 bytes: already 4-aligned
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        enc.write_all(&zeros[..n]).unwrap();
+        left -= n as u64;
+    }
+    enc.finish().unwrap();
+    let o = Command::new("sh")
+        .args(["-c", "ulimit -v 2000000 && exec \"$0\" ls \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_zos-builder"))
+        .arg(&img)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(!o.status.success(), "a 4 GiB expansion was listed");
+    assert!(
+        err.contains("zstd segment expands past 1536 MiB"),
+        "status {:?}, stderr: {err}",
+        o.status
+    );
+}

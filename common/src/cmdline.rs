@@ -48,36 +48,76 @@ pub struct Flags {
     pub problems: Vec<String>,
 }
 
-/// Split a command line into words as the kernel does.
+/// The kernel's `isspace()` (lib/ctype.c): ASCII whitespace and Latin-1 NBSP (0xA0),
+/// byte by byte; Unicode spaces such as U+2003 or U+0085 do not split a word.
+fn kernel_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0)
+}
+
+/// Split a command line into words as the kernel's `parse_args()` / `next_arg()` do
+/// (lib/cmdline.c, kernel/params.c): bytes, split on `kernel_space` outside double
+/// quotes; a quote opening the word and the quote ending it are dropped, as are the
+/// quotes around a value (`x="a b"`); quotes inside a word stay. The kernel's string
+/// ends at a NUL.
 pub fn tokenize(cmdline: &str) -> Vec<String> {
+    let b = cmdline.as_bytes();
+    let b = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
     let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    let mut has_word = false;
-    for c in cmdline.chars() {
-        match c {
-            '"' => {
-                in_quote = !in_quote;
-                has_word = true;
-            }
-            c if c.is_whitespace() && !in_quote => {
-                if has_word {
-                    words.push(std::mem::take(&mut cur));
-                    has_word = false;
-                }
-            }
-            // NUL cannot reach us from the kernel, but a garbage file might hold one.
-            '\0' => {}
-            c => {
-                cur.push(c);
-                has_word = true;
-            }
+    let mut pos = 0;
+    loop {
+        while pos < b.len() && kernel_space(b[pos]) {
+            pos += 1;
+        }
+        if pos >= b.len() {
+            return words;
+        }
+        let (word, next) = next_arg(b, pos);
+        pos = next;
+        if !word.is_empty() {
+            words.push(String::from_utf8_lossy(&word).into_owned());
         }
     }
-    if has_word {
-        words.push(cur);
+}
+
+/// One word from `start` (not a space) as `next_arg()` leaves it: `param` or
+/// `param=value`, and where the next word may start.
+fn next_arg(b: &[u8], start: usize) -> (Vec<u8>, usize) {
+    let quoted = b[start] == b'"';
+    let s = start + usize::from(quoted);
+    let mut in_quote = quoted;
+    let mut equals = None;
+    let mut end = s;
+    while end < b.len() && (in_quote || !kernel_space(b[end])) {
+        // The kernel keeps `equals == 0` for an `=` at the word's first byte.
+        if equals.is_none() && b[end] == b'=' && end > s {
+            equals = Some(end);
+        }
+        if b[end] == b'"' {
+            in_quote = !in_quote;
+        }
+        end += 1;
     }
-    words
+    let last_is_quote = end > s && b[end - 1] == b'"';
+    let mut tail = end;
+    if quoted && last_is_quote {
+        tail = end - 1;
+    }
+    let word = match equals {
+        None => b[s..tail].to_vec(),
+        Some(eq) => {
+            let mut v = eq + 1;
+            if v < end && b[v] == b'"' {
+                v += 1;
+                if last_is_quote {
+                    tail = end - 1;
+                }
+            }
+            let mut w = b[s..=eq].to_vec();
+            w.extend_from_slice(&b[v..tail.max(v)]);
+            w
+        }
+    };
+    (word, (end + 1).min(b.len()))
 }
 
 /// Parse the kernel command line. Never fails: problems are collected, not raised.
@@ -111,7 +151,7 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
             }
             Err(e) => Some(format!("{key}={v}: {e}")),
         },
-        ("zos.copy+", Some(v)) => push_paths(&mut flags.copy_add, key, v),
+        ("zos.copy+", Some(v)) => push_top_level(&mut flags.copy_add, key, v),
         ("zos.copy-", Some(v)) => push_paths(&mut flags.copy_exclude, key, v),
         ("zos.free", Some(v)) => match parse_bool(v) {
             Some(b) => {
@@ -242,6 +282,21 @@ fn push_paths(list: &mut Vec<String>, key: &str, v: &str) -> Option<String> {
     (!bad.is_empty()).then(|| format!("{key}={v}: not absolute paths: {}", bad.join(",")))
 }
 
+/// `zos.copy+=` names top-level paths (`/opt`), as the copy list does: a deeper path
+/// would fail the boot at the copy, so it is refused here, at parse time.
+fn push_top_level(list: &mut Vec<String>, key: &str, v: &str) -> Option<String> {
+    let mut bad = Vec::new();
+    for p in v.split(',').filter(|p| !p.is_empty()) {
+        let name = p.strip_prefix('/').unwrap_or("");
+        if !name.is_empty() && !name.contains('/') && name != ".." && name != "." {
+            list.push(p.to_string());
+        } else {
+            bad.push(p);
+        }
+    }
+    (!bad.is_empty()).then(|| format!("{key}={v}: not top-level paths (/NAME): {}", bad.join(",")))
+}
+
 fn push_stages(list: &mut Vec<Stage>, key: &str, v: &str) -> Option<String> {
     let mut bad = Vec::new();
     for name in v.split(',').filter(|n| !n.is_empty()) {
@@ -281,6 +336,14 @@ mod tests {
             (r#""x=a b" y"#, &["x=a b", "y"]),
             (r#"x="unterminated rest"#, &["x=unterminated rest"]),
             (r#"a="" b"#, &["a=", "b"]),
+            // Like next_arg(): quotes inside a word stay, only ASCII whitespace (and
+            // the byte 0xA0) splits, the string ends at NUL.
+            (r#"a=b"c"d"#, &[r#"a=b"c"d"#]),
+            (r#"x="a"b"#, &[r#"x=a"b"#]),
+            ("a\u{2003}b c\u{85}d", &["a\u{2003}b", "c\u{85}d"]),
+            ("a\x0bb\x0cc", &["a", "b", "c"]),
+            ("a b\0c d", &["a", "b"]),
+            ("\"=x\" y", &["=x", "y"]),
         ];
         for (input, want) in cases {
             assert_eq!(tokenize(input), *want, "input {input:?}");
@@ -332,6 +395,25 @@ mod tests {
     fn zero_os_flags_pass_through() {
         let f = parse("zos-debug zos-debug-vm runmode=dev version=v3 farmer_id=42 disable-gpu quiet");
         assert_eq!(f, Flags::default());
+    }
+
+    #[test]
+    fn deep_copy_paths_and_a_zero_tmpfs_are_refused_at_parse_time() {
+        let f = parse("zos.copy+=/opt/x,/srv,/,/.. zos.tmpfs=0");
+        assert_eq!(f.copy_add, vec!["/srv"]);
+        assert_eq!(f.tmpfs_size, None, "tmpfs reads size=0 as unlimited");
+        assert!(
+            f.problems
+                .iter()
+                .any(|p| p.contains("not top-level paths (/NAME): /opt/x,/,/..")),
+            "{:#?}",
+            f.problems
+        );
+        assert!(
+            f.problems.iter().any(|p| p.starts_with("zos.tmpfs=0")),
+            "{:#?}",
+            f.problems
+        );
     }
 
     #[test]

@@ -380,10 +380,15 @@ pub fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// A tmpfs `size=`: digits with an optional k/m/g/t suffix, or a percentage of RAM.
+/// Zero is refused: tmpfs reads `size=0` as "no limit", the opposite of what it says.
 pub fn valid_size(v: &str) -> bool {
     let digits = v.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G', 't', 'T', '%']);
     let suffix_len = v.len() - digits.len();
-    !digits.is_empty() && suffix_len <= 1 && digits.len() <= 19 && digits.bytes().all(|b| b.is_ascii_digit())
+    !digits.is_empty()
+        && suffix_len <= 1
+        && digits.len() <= 19
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.bytes().any(|b| b != b'0')
 }
 
 #[cfg(test)]

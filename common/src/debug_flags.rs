@@ -43,3 +43,7 @@ pub struct DebugFlags {
     /// `zos.debug.wait=MS`.
     pub wait: Option<Duration>,
 }
+
+/// The bytes an init built with the `debug-inject` feature carries (its injection code
+/// keeps them alive); the builder refuses such an init for a release image.
+pub const INJECT_FEATURE_MARKER: &[u8] = b"zos-init:feature:debug-inject:v1";

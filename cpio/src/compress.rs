@@ -35,6 +35,42 @@ pub enum CompressError {
     Encode { compression: Compression, cause: io::Error },
     #[error("{compression} segment: {cause}")]
     Decode { compression: Compression, cause: io::Error },
+    #[error(
+        "{compression} segment expands past {} MiB: refused before allocating more (no \
+         initramfs that big fits the init's default tmpfs; a decompression bomb?)",
+        limit >> 20
+    )]
+    TooLarge { compression: Compression, limit: u64 },
+}
+
+/// The most one compressed segment may expand to when an image is read (`ls`, `cat`,
+/// `unpack`): the init's default tmpfs (1536M), which no bigger rootfs fits anyway.
+/// A bound, so an 18 KB zstd of 512 MiB or 145 KB of 4 GiB is an error, not an
+/// allocation failure.
+pub const MAX_EXPANDED: u64 = 1536 << 20;
+
+/// Read `r` to its end into a buffer that never passes `limit` bytes. The buffer grows
+/// by at most 64 MiB at a time (not by doubling), so a limit near the memory bound
+/// does not ask for twice the memory on its last step.
+fn read_bounded(mut r: impl Read, limit: u64, c: Compression) -> Result<Vec<u8>, CompressError> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(cause) => return Err(CompressError::Decode { compression: c, cause }),
+        };
+        if (out.len() + n) as u64 > limit {
+            return Err(CompressError::TooLarge { compression: c, limit });
+        }
+        if out.capacity() - out.len() < n {
+            let step = out.len().clamp(1 << 20, 64 << 20).max(n);
+            out.reserve_exact(step.min((limit as usize).saturating_sub(out.len())).max(n));
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 impl Compression {
@@ -229,7 +265,14 @@ pub fn compress(data: &[u8], c: Compression, level: Option<u32>) -> Result<Vec<u
 /// Decompresses the one compressed segment (zstd frame, xz stream or gzip member) at
 /// the start of `buf`, and says how many input bytes it used. Like the kernel, the
 /// caller then carries on with whatever follows: padding, raw cpio, another segment.
+/// The output is bounded by `MAX_EXPANDED`.
 pub fn decompress_one(buf: &[u8], c: Compression) -> Result<(Vec<u8>, usize), CompressError> {
+    decompress_bounded(buf, c, MAX_EXPANDED)
+}
+
+/// `decompress_one` with the bound given: `CompressError::TooLarge` as soon as the
+/// output would pass `limit` bytes, having held at most about `limit` in memory.
+pub fn decompress_bounded(buf: &[u8], c: Compression, limit: u64) -> Result<(Vec<u8>, usize), CompressError> {
     let err = |source| CompressError::Decode {
         compression: c,
         cause: source,
@@ -242,18 +285,15 @@ pub fn decompress_one(buf: &[u8], c: Compression) -> Result<(Vec<u8>, usize), Co
                     zstd::zstd_safe::get_error_name(code),
                 ))
             })?;
-            let out = zstd::stream::decode_all(&buf[..len]).map_err(err)?;
-            Ok((out, len))
+            let dec = zstd::stream::read::Decoder::with_buffer(&buf[..len]).map_err(err)?;
+            Ok((read_bounded(dec, limit, c)?, len))
         }
-        Compression::Xz => decompress_xz(buf).map_err(err),
+        Compression::Xz => decompress_xz(buf, limit),
         Compression::Gzip => {
             // The bufread decoder consumes exactly the member from the slice, so what
             // is left in `rest` is what follows it.
             let mut rest = buf;
-            let mut out = Vec::new();
-            flate2::bufread::GzDecoder::new(&mut rest)
-                .read_to_end(&mut out)
-                .map_err(err)?;
+            let out = read_bounded(flate2::bufread::GzDecoder::new(&mut rest), limit, c)?;
             Ok((out, buf.len() - rest.len()))
         }
         Compression::None => Ok((buf.to_vec(), buf.len())),
@@ -262,20 +302,34 @@ pub fn decompress_one(buf: &[u8], c: Compression) -> Result<(Vec<u8>, usize), Co
 
 /// One xz stream, driven by hand: xz2's readers either join concatenated streams or
 /// report data after the stream end as corruption.
-fn decompress_xz(buf: &[u8]) -> io::Result<(Vec<u8>, usize)> {
-    let mut stream = Stream::new_stream_decoder(u64::MAX, 0)?;
-    let mut out = Vec::with_capacity(buf.len().saturating_mul(4));
+fn decompress_xz(buf: &[u8], limit: u64) -> Result<(Vec<u8>, usize), CompressError> {
+    let c = Compression::Xz;
+    let err = |cause| CompressError::Decode { compression: c, cause };
+    let too_large = CompressError::TooLarge { compression: c, limit };
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(|e| err(e.into()))?;
+    let mut out = Vec::with_capacity(buf.len().saturating_mul(4).min(limit));
     loop {
         if out.len() == out.capacity() {
-            out.reserve(1 << 20);
+            if out.len() >= limit {
+                return Err(too_large);
+            }
+            // Linear steps past 64 MiB, and never past the limit (see read_bounded).
+            out.reserve_exact(out.len().clamp(1 << 20, 64 << 20).min(limit - out.len()));
         }
         let pos = stream.total_in() as usize;
         let before = (pos, out.len());
         let action = if pos == buf.len() { Action::Finish } else { Action::Run };
-        match stream.process_vec(&buf[pos..], &mut out, action)? {
+        match stream
+            .process_vec(&buf[pos..], &mut out, action)
+            .map_err(|e| err(e.into()))?
+        {
             Status::StreamEnd => return Ok((out, stream.total_in() as usize)),
             _ if (stream.total_in() as usize, out.len()) == before && out.len() < out.capacity() => {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "xz stream ends early"))
+                return Err(err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "xz stream ends early",
+                )))
             }
             _ => {}
         }
@@ -367,6 +421,23 @@ mod tests {
         for c in [Compression::Zstd, Compression::Xz, Compression::Gzip] {
             let z = compress(&data, c, None).unwrap();
             assert!(decompress_one(&z[..z.len() - 5], c).is_err(), "{c}");
+        }
+    }
+
+    /// Every decoder stops at the bound with TooLarge, and decodes up to it.
+    #[test]
+    fn decompression_is_bounded_for_every_compression() {
+        let data = vec![0u8; 3 << 20];
+        for c in [Compression::Zstd, Compression::Xz, Compression::Gzip] {
+            let z = compress(&data, c, None).unwrap();
+            let e = decompress_bounded(&z, c, 1 << 20).unwrap_err();
+            assert!(
+                matches!(e, CompressError::TooLarge { limit, .. } if limit == 1 << 20),
+                "{c}: {e}"
+            );
+            assert!(e.to_string().contains("expands past 1 MiB"), "{e}");
+            let (out, used) = decompress_bounded(&z, c, 3 << 20).unwrap();
+            assert_eq!((out.len(), used), (data.len(), z.len()), "{c}");
         }
     }
 }

@@ -73,6 +73,11 @@ pub enum Error {
     /// The architecture is modelled but not wired up yet.
     #[error("{what} is not supported for {arch} yet")]
     Unsupported { what: &'static str, arch: &'static str },
+
+    /// The guest's console showed a failure before the boot could finish (e.g. iPXE
+    /// could not download a file); QEMU was killed at once.
+    #[error("{message} (QEMU stopped; serial log {serial_log})")]
+    GuestFailed { message: String, serial_log: PathBuf },
 }
 
 impl Error {

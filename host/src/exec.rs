@@ -67,6 +67,27 @@ pub fn ensure_tool(tool: &str, package: &str) -> Result<PathBuf, Error> {
     if !is_root() {
         return Err(missing());
     }
+    apt_install(package)?;
+    find_in_path(tool).ok_or_else(missing)
+}
+
+/// `file` (a data file such as a firmware ROM), installing `package` when it is
+/// missing and we are root, else saying what to install.
+pub(crate) fn ensure_file(file: &std::path::Path, package: &str) -> Result<PathBuf, Error> {
+    if !file.is_file() && is_root() {
+        apt_install(package)?;
+    }
+    if !file.is_file() {
+        return Err(Error::MissingTool {
+            tool: file.display().to_string(),
+            package: package.into(),
+        });
+    }
+    Ok(file.to_path_buf())
+}
+
+/// `apt-get install` with one `apt-get update` if the first attempt fails.
+fn apt_install(package: &str) -> Result<(), Error> {
     let mut install = Command::new("apt-get");
     install
         .args(["install", "-y", "--no-install-recommends", package])
@@ -75,5 +96,5 @@ pub fn ensure_tool(tool: &str, package: &str) -> Result<PathBuf, Error> {
         run(Command::new("apt-get").arg("update"))?;
         run(&mut install)?;
     }
-    find_in_path(tool).ok_or_else(missing)
+    Ok(())
 }

@@ -108,19 +108,7 @@ impl Boot {
         push(&self.memory_mb.to_string());
         push("-nographic");
         push("-no-reboot");
-        if self.interactive {
-            // mon:stdio, plus a copy of everything the guest prints in serial_log so
-            // the caller can read the boot afterwards (Ctrl-A X quits, Ctrl-A C: monitor).
-            let mut chardev = OsString::from("stdio,id=con,mux=on,signal=off,logfile=");
-            chardev.push(&self.serial_log);
-            a.extend(["-chardev".into(), chardev]);
-            a.extend(["-serial", "chardev:con", "-mon", "chardev=con,mode=readline"].map(OsString::from));
-        } else {
-            let mut serial = OsString::from("file:");
-            serial.push(&self.serial_log);
-            a.extend(["-serial".into(), serial]);
-            a.extend(["-monitor", "none", "-display", "none"].map(OsString::from));
-        }
+        a.extend(console_args(self.interactive, &self.serial_log));
         a.extend([
             "-kernel".into(),
             self.kernel.clone().into_os_string(),
@@ -140,27 +128,67 @@ impl Boot {
         let mut cmd = Command::new(qemu);
         cmd.args(&args);
         if self.interactive {
-            let start = Instant::now();
-            let status = cmd.status().map_err(|source| Error::Spawn {
-                cmd: exec::describe(&cmd),
-                source,
-            })?;
-            return Ok(BootOutcome {
-                log: read_log(&self.serial_log),
-                exit_status: status,
-                timed_out: false,
-                elapsed: start.elapsed(),
-                qemu_output: String::new(),
-            });
+            return run_interactive(cmd, &self.serial_log);
         }
         run_captured(cmd, &self.serial_log, self.timeout)
     }
 }
 
+/// Run QEMU on the terminal until it exits; the log is what its chardev copied.
+pub(crate) fn run_interactive(mut cmd: Command, serial_log: &std::path::Path) -> Result<BootOutcome, Error> {
+    let start = Instant::now();
+    let status = cmd.status().map_err(|source| Error::Spawn {
+        cmd: exec::describe(&cmd),
+        source,
+    })?;
+    Ok(BootOutcome {
+        log: read_log(serial_log),
+        exit_status: status,
+        timed_out: false,
+        elapsed: start.elapsed(),
+        qemu_output: String::new(),
+    })
+}
+
+/// The serial console: on the terminal with the QEMU monitor muxed in (`interactive`)
+/// or into `serial_log` with no monitor and no display. Shared by every launch profile.
+pub(crate) fn console_args(interactive: bool, serial_log: &std::path::Path) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    if interactive {
+        // mon:stdio, plus a copy of everything the guest prints in serial_log so
+        // the caller can read the boot afterwards (Ctrl-A X quits, Ctrl-A C: monitor).
+        let mut chardev = OsString::from("stdio,id=con,mux=on,signal=off,logfile=");
+        chardev.push(serial_log);
+        a.extend(["-chardev".into(), chardev]);
+        a.extend(["-serial", "chardev:con", "-mon", "chardev=con,mode=readline"].map(OsString::from));
+    } else {
+        let mut serial = OsString::from("file:");
+        serial.push(serial_log);
+        a.extend(["-serial".into(), serial]);
+        a.extend(["-monitor", "none", "-display", "none"].map(OsString::from));
+    }
+    a
+}
+
 /// Run a non-interactive QEMU `cmd` whose first serial port goes to `serial_log`:
 /// null stdin, stdout and stderr captured, killed at `timeout`. Shared by [`Boot`] and
 /// [`crate::efi::EfiBoot`].
-pub fn run_captured(mut cmd: Command, serial_log: &std::path::Path, timeout: Duration) -> Result<BootOutcome, Error> {
+pub fn run_captured(cmd: Command, serial_log: &std::path::Path, timeout: Duration) -> Result<BootOutcome, Error> {
+    run_watched(cmd, serial_log, timeout, &mut |_| None)
+}
+
+/// How often [`run_watched`] rereads the serial log for its watcher.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// [`run_captured`], and every [`WATCH_EVERY`] the serial log so far is shown to
+/// `watch`: when it names a failure, QEMU is killed at once and the run fails with
+/// [`Error::GuestFailed`] carrying that message, instead of waiting for the timeout.
+pub(crate) fn run_watched(
+    mut cmd: Command,
+    serial_log: &std::path::Path,
+    timeout: Duration,
+    watch: &mut dyn FnMut(&str) -> Option<String>,
+) -> Result<BootOutcome, Error> {
     match fs::remove_file(serial_log) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("rm", serial_log, e)),
         _ => {}
@@ -173,12 +201,24 @@ pub fn run_captured(mut cmd: Command, serial_log: &std::path::Path, timeout: Dur
     })?;
     let readers = [child.stdout.take().map(drain), child.stderr.take().map(drain)];
     let mut timed_out = false;
+    let mut last_watch = start;
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|source| Error::Spawn {
             cmd: exec::describe(&cmd),
             source,
         })? {
             break status;
+        }
+        if last_watch.elapsed() >= WATCH_EVERY {
+            last_watch = Instant::now();
+            if let Some(message) = watch(&read_log(serial_log)) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::GuestFailed {
+                    message,
+                    serial_log: serial_log.to_path_buf(),
+                });
+            }
         }
         if start.elapsed() >= timeout {
             timed_out = true;

@@ -12,7 +12,8 @@
 //! - **aarch64**: `qemu-system-aarch64 -M virt -cpu cortex-a57 ...` with
 //!   `console=ttyAMA0`; the kernel and busybox are Debian's arm64 packages
 //!   (`pkg:arm64`, after `dpkg --add-architecture arm64`).
-//! - **UEFI** (`zos_qemu::efi`): OVMF as pflash and a vvfat ESP instead of `-kernel`.
+//! - **UEFI** ([`efi`]): OVMF as pflash and a vvfat ESP instead of `-kernel`.
+//! - **netboot** ([`netboot`]): iPXE from the NIC's ROM over user-net TFTP, BIOS or OVMF.
 //!
 //! Non-interactive runs (tests) add `-serial file:<log> -monitor none -display none`,
 //! give QEMU a null stdin and kill it at the timeout. Interactive runs use
@@ -31,10 +32,12 @@ pub mod busybox;
 pub mod cache;
 pub mod deb;
 pub mod debpkg;
+pub mod efi;
 mod error;
 pub mod exec;
 pub mod kernel;
 pub mod launch;
+pub mod netboot;
 
 pub use arch::Arch;
 pub use busybox::{applets, busybox_static, busybox_static_for, busybox_static_in};

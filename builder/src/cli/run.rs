@@ -28,6 +28,13 @@ pub struct RunArgs {
     /// Seconds before a --batch run is killed.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Boot over iPXE and QEMU's TFTP: from DIR (`zos-builder netboot`), or without
+    /// DIR from a netboot directory of this run's image (<output>/netboot).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    netboot: Option<Option<PathBuf>>,
+    /// With --netboot: UEFI (OVMF) instead of BIOS.
+    #[arg(long, requires = "netboot")]
+    uefi: bool,
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -40,7 +47,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         timeout: std::time::Duration::from_secs(args.timeout),
         mode: args.mode.parse().map_err(anyhow::Error::msg)?,
     };
-    let report = crate::run::run(&opts)?;
+    let report = match &args.netboot {
+        None => crate::run::run(&opts)?,
+        Some(dir) => crate::netboot::boot::run(&opts, dir.as_deref(), args.uefi)?,
+    };
     let t = &report.timeline;
     print!("{}", report.notes);
     if opts.batch {

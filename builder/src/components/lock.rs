@@ -147,6 +147,16 @@ impl Lock {
                     )?;
                 }
             }
+            // Repo, tag and asset names become cache paths and URL parts: one plain
+            // name each (the repo: owner/name), never `..` or a `/` of their own.
+            let names = c.repo.iter().flat_map(|r| r.split('/')).chain(c.tag.as_deref());
+            let assets = c.assets.values().map(|a| a.name.as_str());
+            if let Some(bad) = names.chain(assets).chain([c.name.as_str()]).find(|n| !plain_name(n)) {
+                return Err(format!(
+                    "component {}: {bad:?} is not a plain name (no `/`, `..`, `.` or NUL; repo is OWNER/NAME)",
+                    c.name
+                ));
+            }
             if !c.install.starts_with('/') || c.install.split('/').any(|p| p == "..") {
                 return Err(format!(
                     "component {}: install {:?} must be an absolute path without `..`",
@@ -169,6 +179,11 @@ impl Lock {
     pub fn get(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
     }
+}
+
+/// One path component that stays where it is put.
+fn plain_name(n: &str) -> bool {
+    !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '\0'])
 }
 
 #[cfg(test)]
@@ -239,6 +254,28 @@ install = "/sbin/zinit"
         assert!(e.contains("needs `commit (40 hex digits)`"), "{e}");
         let two = "[[component]]\nname = \"x\"\nsource = \"path\"\npath = \"a\"\ninstall = \"/x\"\n";
         assert!(Lock::parse(&format!("{two}{two}")).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn names_that_would_leave_the_cache_are_refused() {
+        let lock = |repo: &str, tag: &str, asset: &str| {
+            format!(
+                "[[component]]\nname = \"x\"\nsource = \"github\"\ninstall = \"/x\"\nrepo = {repo:?}\ntag = {tag:?}\n\
+                 [component.assets.amd64]\nname = {asset:?}\nsha256 = \"{}\"\n",
+                "ab".repeat(32)
+            )
+        };
+        assert!(Lock::parse(&lock("o/r", "1.0", "a.tar")).is_ok());
+        for (repo, tag, asset) in [
+            ("../r", "1", "a"),
+            ("o/..", "1", "a"),
+            ("o/r", "../../x", "a"),
+            ("o/r", "1", ".."),
+            ("o/r", "1", "d/a"),
+        ] {
+            let e = Lock::parse(&lock(repo, tag, asset)).unwrap_err();
+            assert!(e.contains("is not a plain name"), "{repo} {tag} {asset}: {e}");
+        }
     }
 
     #[test]

@@ -301,6 +301,7 @@ pub(crate) fn init(r: &mut Run) -> Result<(), PipelineError> {
             Some(p) => p,
             None => r.knobs.mode.build_init_for(r.knobs.arch.musl_target())?,
         };
+        r.knobs.mode.check_init(&src)?;
         tree::fresh_dir(out.parent().unwrap_or(Path::new(".")))?;
         tree::put_file(
             out.parent().unwrap_or(Path::new(".")),

@@ -19,6 +19,8 @@ pub const FAT_MODULES: [&str; 5] = ["vfat", "nls_cp437", "nls_ascii", "nls_utf8"
 /// marker, unmount. `load_modules` loads kernel modules by name (vfat is a module on
 /// most kernels) and is called only when the mount says the filesystem is unknown.
 pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mut dyn FnMut(&[&str])) {
+    // Keeps the feature marker in the binary (the builder looks for it).
+    std::hint::black_box(super::INJECT_FEATURE_MARKER);
     log::stage(
         Level::Info,
         Stage::Debug,
@@ -56,18 +58,23 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
     let top = Path::new(DEBUG_MOUNT);
     if top.join(MARKER).exists() {
         match overlay::copy_over(top, Path::new(new_root)) {
-            Ok(s) => log::stage(
-                Level::Info,
-                Stage::Debug,
-                &format!(
-                    "copied {} files, {} dirs, {} symlinks ({} bytes) from {} over {new_root}",
-                    s.files,
-                    s.dirs,
-                    s.symlinks,
-                    s.bytes,
-                    device.display()
-                ),
-            ),
+            Ok(s) => {
+                for r in &s.refused {
+                    log::stage(Level::Warn, Stage::Debug, &format!("not copied: {r}"));
+                }
+                log::stage(
+                    Level::Info,
+                    Stage::Debug,
+                    &format!(
+                        "copied {} files, {} dirs, {} symlinks ({} bytes) from {} over {new_root}",
+                        s.files,
+                        s.dirs,
+                        s.symlinks,
+                        s.bytes,
+                        device.display()
+                    ),
+                )
+            }
             Err(e) => log::stage(Level::Warn, Stage::Debug, &format!("{e}; the copy stopped there")),
         }
     } else {

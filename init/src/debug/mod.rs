@@ -21,6 +21,11 @@ pub use inject::inject;
 
 use std::time::Duration;
 
+/// Compiled into every init built with the `debug-inject` feature (and only there: the
+/// injection code keeps it alive), so `zos-builder build --mode release --init PATH`
+/// can refuse a binary that could inject debug files.
+pub use zos_common::debug_flags::INJECT_FEATURE_MARKER;
+
 /// The marker file at the top of the debug disk.
 pub const MARKER: &str = ".zero-os-debug";
 /// The old switch: its presence in the image turns injection on.

@@ -136,7 +136,7 @@ impl Sys for LinuxSys {
         .map_err(err("open", root))?;
         let dev = rustix::fs::fstat(&dir).map_err(err("stat", root))?.st_dev;
         let mut cleared = Cleared::default();
-        clear_dir(&dir, root, dev, &mut cleared)?;
+        clear_dir(&dir, root, dev, &mut cleared);
         Ok(cleared)
     }
 
@@ -336,43 +336,67 @@ impl Sys for LinuxSys {
 
 /// Remove the children of `dir` that sit on device `dev`, depth first. Entries on
 /// another device are mount points (the new root, a stray mount): left alone.
-fn clear_dir(dir: &rustix::fd::OwnedFd, path: &Path, dev: u64, cleared: &mut Cleared) -> Result<(), SysError> {
+/// Remove everything below `dir` on device `dev`. A failing entry is recorded in
+/// `cleared.failed` and skipped: whatever else can be freed still is (the RAM it holds
+/// is the point), and the caller reports the rest.
+fn clear_dir(dir: &rustix::fd::OwnedFd, path: &Path, dev: u64, cleared: &mut Cleared) {
+    let mut fail = |e: SysError| cleared.failed.push(e.to_string());
     let mut names = Vec::new();
-    let it = rustix::fs::Dir::read_from(dir).map_err(err("opendir", path))?;
+    let it = match rustix::fs::Dir::read_from(dir) {
+        Ok(it) => it,
+        Err(e) => return fail(SysError::new("opendir", path, e)),
+    };
     for ent in it {
-        let ent = ent.map_err(err("readdir", path))?;
-        let name = ent.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            names.push(ent.file_name().to_owned());
+        match ent {
+            Ok(ent) if !matches!(ent.file_name().to_bytes(), b"." | b"..") => names.push(ent.file_name().to_owned()),
+            Ok(_) => {}
+            Err(e) => {
+                fail(SysError::new("readdir", path, e));
+                break;
+            }
         }
     }
     for name in names {
         let child = path.join(std::ffi::OsStr::from_bytes(name.as_bytes()));
-        let st = rustix::fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW).map_err(err("stat", &child))?;
+        let st = match rustix::fs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(e) => {
+                cleared.failed.push(SysError::new("stat", &child, e).to_string());
+                continue;
+            }
+        };
         if st.st_dev != dev {
             continue;
         }
-        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-            let sub = rustix::fs::openat(
-                dir,
-                &name,
-                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(err("open", &child))?;
-            clear_dir(&sub, &child, dev, cleared)?;
+        let removed = if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match rustix::fs::openat(dir, &name, flags, Mode::empty()) {
+                Ok(sub) => clear_dir(&sub, &child, dev, cleared),
+                Err(e) => cleared.failed.push(SysError::new("open", &child, e).to_string()),
+            }
             match rustix::fs::unlinkat(dir, &name, AtFlags::REMOVEDIR) {
-                // A mount point inside (same fs type, other dev) keeps it non-empty.
-                Ok(()) | Err(Errno::NOTEMPTY) | Err(Errno::BUSY) => {}
-                Err(e) => return Err(SysError::new("rmdir", &child, e)),
+                // A mount point inside (same fs type, other dev), or a child that could
+                // not go (already reported), keeps it non-empty.
+                Ok(()) | Err(Errno::NOTEMPTY) | Err(Errno::BUSY) => true,
+                Err(e) => {
+                    cleared.failed.push(SysError::new("rmdir", &child, e).to_string());
+                    false
+                }
             }
         } else {
-            rustix::fs::unlinkat(dir, &name, AtFlags::empty()).map_err(err("unlink", &child))?;
-            cleared.bytes += st.st_blocks as u64 * 512;
-        }
-        cleared.entries += 1;
+            match rustix::fs::unlinkat(dir, &name, AtFlags::empty()) {
+                Ok(()) => {
+                    cleared.bytes += st.st_blocks as u64 * 512;
+                    true
+                }
+                Err(e) => {
+                    cleared.failed.push(SysError::new("unlink", &child, e).to_string());
+                    false
+                }
+            }
+        };
+        cleared.entries += u64::from(removed);
     }
-    Ok(())
 }
 
 /// `path` as it will resolve once `root` is `/`: follow symlinks (in every component)
@@ -432,3 +456,7 @@ fn last_errno() -> i32 {
 fn io_errno(e: &std::io::Error) -> Errno {
     Errno::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO))
 }
+
+#[cfg(test)]
+#[path = "linux_clear_tests.rs"]
+mod clear_tests;

@@ -13,11 +13,13 @@ use crate::copy::{CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
 
-/// What [`Sys::clear_old_root`] removed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What [`Sys::clear_old_root`] removed, and what it could not.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Cleared {
     pub entries: u64,
     pub bytes: u64,
+    /// One line per entry left behind (`op path: errno`); the removal goes on past each.
+    pub failed: Vec<String>,
 }
 
 /// Power actions of `reboot(2)`.

@@ -165,6 +165,7 @@ impl Sys for RecordSys {
         Ok(Cleared {
             entries: 3,
             bytes: 4096,
+            failed: Vec::new(),
         })
     }
     fn mknod_console(&self, path: &Path) -> Result<(), SysError> {

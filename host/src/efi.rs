@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use zos_host::exec::{self, is_root};
-use zos_host::launch::{ensure_qemu, run_captured, BootOutcome};
-use zos_host::{Arch, Error};
+use crate::exec::{self, is_root};
+use crate::launch::{ensure_qemu, run_captured, BootOutcome};
+use crate::{Arch, Error};
 
 /// The firmware: read-only code and the template of its variable store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +95,19 @@ pub fn removable_name(arch: Arch) -> &'static str {
     }
 }
 
+/// OVMF as two pflash drives: the read-only code and `vars`, a writable copy of the
+/// variable store. Shared with [`crate::netboot`].
+pub(crate) fn pflash_args(firmware: &Ovmf, vars: &Path) -> Vec<OsString> {
+    let drive = |prefix: &str, path: &Path| {
+        let mut s = OsString::from(prefix);
+        s.push(path);
+        ["-drive".into(), s]
+    };
+    let mut a: Vec<OsString> = drive("if=pflash,format=raw,unit=0,readonly=on,file=", &firmware.code).into();
+    a.extend(drive("if=pflash,format=raw,unit=1,file=", vars));
+    a
+}
+
 /// One UEFI run of an EFI application (a UKI).
 #[derive(Clone, Debug)]
 pub struct EfiBoot {
@@ -140,16 +153,7 @@ impl EfiBoot {
         a.extend(["-accel", "tcg", "-m"].map(OsString::from));
         a.push(self.memory_mb.to_string().into());
         a.extend(["-nographic", "-no-reboot"].map(OsString::from));
-        let drive = |prefix: &str, path: &Path| {
-            let mut s = OsString::from(prefix);
-            s.push(path);
-            ["-drive".into(), s]
-        };
-        a.extend(drive(
-            "if=pflash,format=raw,unit=0,readonly=on,file=",
-            &self.firmware.code,
-        ));
-        a.extend(drive("if=pflash,format=raw,unit=1,file=", &self.vars));
+        a.extend(pflash_args(&self.firmware, &self.vars));
         // `rw`: a read-only vvfat needs a read-only drive, which QEMU's IDE disk refuses
         // ("Block node is read-only"). The firmware writes nothing there anyway.
         let mut fat = OsString::from("file=fat:rw:");
