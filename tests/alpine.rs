@@ -9,11 +9,8 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
 use common::guest::{parts, tail, Image};
-use zos_builder::apk::dep::Dep;
-use zos_builder::apk::{install, Request, Settings};
 
 const SCRIPT: &str = "\
 apk info | sort | sed 's/^/INFO /'
@@ -25,40 +22,13 @@ ls -l /bin/ls
 
 #[test]
 fn alpine_base_boots_and_apk_works() {
-    let fixtures = std::env::var_os("ZOS_ALPINE_FIXTURES")
-        .map(Into::into)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/alpine-fixtures"));
     let img = Image {
         init: None,
         dir: tempfile::tempdir().unwrap(),
         extras: Vec::new(),
     };
     let root = img.root();
-    let settings = Settings {
-        repositories: vec![fixtures.join("v3.19.1-iso-x86_64").display().to_string()],
-        arch: "x86_64".into(),
-        keys_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/keys"),
-        allow_untrusted: false,
-        verify_checksums: true,
-        cache_downloads: false,
-        offline: false,
-        cache_dir: None,
-        groups: Vec::new(),
-        users: Vec::new(),
-    };
-    let req = Request {
-        root: root.clone(),
-        // ssl_client (install_if busybox + libssl3) is not among the fixture files.
-        world: ["alpine-base", "!ssl_client"]
-            .iter()
-            .map(|a| Dep::parse(a).unwrap())
-            .collect(),
-        settings,
-        base_tar: None,
-        log_path: Some(img.dir.path().join("build.log")),
-        verbose: false,
-    };
-    let report = install(&req).expect("install alpine-base");
+    let report = common::alpine::install_base(&root, &img.dir.path().join("build.log"));
     fs::copy(&parts().probe, root.join("sbin/zinit")).unwrap();
     fs::create_dir_all(root.join("etc/zos-probe")).unwrap();
     fs::write(root.join("etc/zos-probe/run"), SCRIPT).unwrap();

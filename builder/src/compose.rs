@@ -28,8 +28,6 @@ pub enum ComposeError {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error("the demo zinit writes into the rootfs; {} is not one the composer made", path.display())]
-    DemoNeedsOwnRootfs { path: PathBuf },
     #[error(transparent)]
     Host(#[from] zos_host::Error),
     #[error(transparent)]
@@ -93,12 +91,17 @@ pub struct ModulesSource {
     pub staging: PathBuf,
 }
 
+/// zinit 0.2.11 (built from the lock's `zinit-src` once, cached) and its units. The
+/// init's default handover, `/sbin/zinit init`, is the production one: nothing here
+/// rewrites it.
 #[derive(Debug, Clone)]
 pub enum ZinitSource {
-    /// `build --zinit` / `--units DIR`.
-    Add { zinit_01: bool, units: Option<PathBuf> },
-    /// zinit 0.1 with the shipped demo units (`run`).
-    Demo,
+    /// `build --zinit` (zinit as /sbin/zinit) / `--units DIR` (a set that must pass lint).
+    Add { zinit: bool, units: Option<PathBuf> },
+    /// `run` and the tests: zinit, the configs/zinit units the image can run (lint
+    /// names the ones left out) and configs/zinit-run's boot report (and, unless
+    /// `batch`, its console unit).
+    Runnable { batch: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +130,9 @@ pub struct Pack {
 pub struct Prepared {
     pub root: PathBuf,
     pub extras: Vec<ExtraEntry>,
+    /// Where zinit came from and the units lint left out, one line each (empty
+    /// unless the recipe's zinit is [`ZinitSource::Runnable`]).
+    pub notes: String,
 }
 
 /// Where `/init` comes from; a release image refuses an init that can inject debug files.
@@ -147,8 +153,8 @@ impl Recipe {
         }
     }
 
-    /// The caller's rootfs: the config first (the modules' essential tier and the
-    /// zinit handover are then set in it), everything as extras.
+    /// The caller's rootfs: the config first (the modules' essential tier is then set
+    /// in it), everything as extras.
     fn prepare_on_top(&self, dir: &Path) -> Result<Prepared, ComposeError> {
         // A missing rootfs is reported before spending minutes building /init.
         std::fs::metadata(dir).map_err(|cause| ComposeError::NoRootfs {
@@ -176,22 +182,16 @@ impl Recipe {
                 eprintln!("modules: /etc/zos-init.conf comes from --file: set essential_modules there yourself");
             }
         }
-        match &self.zinit {
-            Some(ZinitSource::Add { zinit_01, units }) => {
-                crate::zinit::cli::add_to_build(dir, &mut extras, *zinit_01, units.as_deref())?
-            }
-            Some(ZinitSource::Demo) => return Err(ComposeError::DemoNeedsOwnRootfs { path: dir.into() }),
-            None => {}
-        }
+        let notes = add_zinit(self.zinit.as_ref(), dir, &mut extras)?;
         Ok(Prepared {
             root: dir.to_path_buf(),
             extras,
+            notes,
         })
     }
 
-    /// A rootfs the composer makes: modules and zinit go in first, the config is
-    /// made last from what the rootfs then holds (the mode's keys win over the
-    /// demo's handover).
+    /// A rootfs the composer makes: modules go in first, the config is made from
+    /// what the rootfs then holds, zinit's units are linted against it last.
     fn prepare_owned(&self, root: &Path) -> Result<Prepared, ComposeError> {
         if root.exists() {
             std::fs::remove_dir_all(root).map_err(io_err("clear", root))?;
@@ -209,14 +209,6 @@ impl Recipe {
                 essential = Some(sel.essential);
             }
         }
-        let mut extras = self.extras.clone();
-        match &self.zinit {
-            Some(ZinitSource::Demo) => extras.extend(crate::zinit::install::demo_extras(root)?),
-            Some(ZinitSource::Add { zinit_01, units }) => {
-                crate::zinit::cli::add_to_build(root, &mut extras, *zinit_01, units.as_deref())?
-            }
-            None => {}
-        }
         let mut text = self.mode.image_config(Some(root))?;
         if let Some(list) = essential {
             let (mut cfg, _) = Config::parse(&text, "composer");
@@ -225,9 +217,12 @@ impl Recipe {
         }
         let conf = root.join(CONFIG_PATH.trim_start_matches('/'));
         std::fs::write(&conf, text).map_err(io_err("write", &conf))?;
+        let mut extras = self.extras.clone();
+        let notes = add_zinit(self.zinit.as_ref(), root, &mut extras)?;
         Ok(Prepared {
             root: root.to_path_buf(),
             extras,
+            notes,
         })
     }
 
@@ -241,6 +236,23 @@ impl Recipe {
         let (mut cfg, _) = Config::parse(&text, "composer");
         cfg.essential_modules = list.clone();
         Ok(cfg.render())
+    }
+}
+
+/// zinit and its units as extras over `root` (read, never written); returns the notes
+/// of [`Prepared::notes`].
+fn add_zinit(zinit: Option<&ZinitSource>, root: &Path, extras: &mut Vec<ExtraEntry>) -> Result<String, ComposeError> {
+    match zinit {
+        None => Ok(String::new()),
+        Some(ZinitSource::Add { zinit, units }) => {
+            crate::zinit::cli::add_to_build(root, extras, *zinit, units.as_deref())?;
+            Ok(String::new())
+        }
+        Some(ZinitSource::Runnable { batch }) => {
+            let (add, notes) = crate::zinit::install::zinit_extras(root, *batch)?;
+            extras.extend(add);
+            Ok(notes)
+        }
     }
 }
 

@@ -42,9 +42,9 @@ enum Cmd {
         #[command(subcommand)]
         cmd: zos_builder::components::cli::ComponentsCmd,
     },
-    /// Build the default image (busybox userland, the init, zinit 0.1 with the demo
-    /// units) and boot it under QEMU with a shell on this terminal (`zinit poweroff`
-    /// ends it; Ctrl-A X quits QEMU).
+    /// Build the default image (busybox userland, the init, zinit 0.2.11 with the
+    /// configs/zinit units it can run) and boot it under QEMU with a shell on this
+    /// terminal (`zinit shutdown` ends it; Ctrl-A X quits QEMU).
     Run(cli::run::RunArgs),
     /// Write a netboot directory from a build: iPXE scripts (BIOS and UEFI), the
     /// kernel, image and vmlinuz.efi, and the cmdline with Zero-OS's parameters
@@ -53,11 +53,11 @@ enum Cmd {
     /// Install Alpine packages (configs/packages.txt) into a rootfs directory natively:
     /// no Docker, no apk, no root; `build --rootfs DIR` then packs it with its owners.
     Rootfs(zos_builder::apk::cli::RootfsArgs),
-    /// Check zinit unit sets (YAML for zinit 0.2, TOML for 0.1): parse errors, unknown
-    /// keys, after/requires/wants naming no unit, cycles; with --rootfs, an exec whose
-    /// program that rootfs lacks.
+    /// Check zinit 0.2.11 unit sets as zinit reads them: files it would skip, unknown
+    /// keys it ignores, `after` naming no unit, cycles; with --rootfs, an exec or test
+    /// (or a command of its `sh -c` script) whose program that rootfs lacks.
     Lint {
-        /// Unit directories [default: configs/zinit and configs/zinit/toml].
+        /// Unit directories [default: configs/zinit and configs/zinit-run].
         dirs: Vec<PathBuf>,
         /// Check exec programs against this rootfs (PATH lookup, symlinks inside it).
         #[arg(long, value_name = "DIR")]

@@ -2,8 +2,8 @@
 //! the directories and files the shell /init and zinit expect (`/run -> var/run`,
 //! `/etc/mtab -> /proc/mounts`, `/etc/zinit`), and a stand-in for `/sbin/zinit init`
 //! (the production handover target) for images without a real zinit. `zos-builder
-//! run` adds zinit 0.1 on top (src/zinit), which replaces `/sbin/zinit` with its
-//! client and hands over to `/sbin/zinit-pid1`. Used by `run` and by the QEMU tests.
+//! run` adds zinit 0.2.11 on top (src/zinit) as `/sbin/zinit`, over the stand-in; the
+//! handover stays `/sbin/zinit init`. Used by `run` and by the QEMU tests.
 
 use std::fs;
 use std::io;

@@ -1,10 +1,12 @@
 //! `zos-builder run`: the main job. Gets what it needs itself (the Debian cloud kernel
 //! and busybox-static through apt into the cache, QEMU when missing), builds the init,
-//! lays out the default busybox userland with real zinit 0.1 (`zinit-pid1`, built once
-//! and cached) and the demo unit set (configs/zinit/toml), packs it and boots it under
-//! QEMU TCG with the console on the terminal (a shell from the `console` unit). With
-//! `--batch` the `boot-report` unit powers off with `zinit poweroff` once the services
-//! are up, and the boot timeline is read back from the serial log.
+//! lays out the default busybox userland with zinit 0.2.11 (built from source once and
+//! cached, src/zinit/binary.rs) as /sbin/zinit, the production handover `/sbin/zinit
+//! init`, and the units of configs/zinit whose programs the image has (lint says which
+//! it left out and why), plus configs/zinit-run. It packs it and boots it under QEMU TCG
+//! with the console on the terminal (a shell from the `console` unit). With `--batch`
+//! the `boot-report` unit powers off with `zinit shutdown` once the services are up,
+//! and the boot timeline is read back from the serial log.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,24 +50,33 @@ pub struct RunReport {
     /// Kernel, init and zinit lines on one clock (docs/OVERVIEW.md).
     pub timeline: crate::zinit::timeline::Timeline,
     pub serial_log: PathBuf,
+    /// Where zinit came from (source, commit, toolchain, sha256) and the units lint
+    /// left out, one line each.
+    pub notes: String,
 }
 
 /// Build the default image into `opts.output` and boot it.
 pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     let kernel = zos_host::kernel::debian_cloud_kernel(Arch::host())?;
     let init = compose::init_binary(opts.init.as_deref(), opts.mode)?;
-    let image = default_image(&opts.output, &init, opts.mode)?;
+    let (image, notes) = default_image(&opts.output, &init, opts.mode, opts.batch)?;
 
     let mut boot = Boot::new(&kernel, &image.path);
     boot.memory_mb = opts.memory_mb;
     boot.interactive = !opts.batch;
     boot.timeout = opts.timeout;
     boot.serial_log = opts.output.join("serial.log");
+    // printk.devkmsg=on: zinit's log lines reach the console through /dev/kmsg with the
+    // kernel's timestamp (the timeline), none dropped by the rate limit.
     boot.append = if opts.batch {
-        // Read by the boot-report unit (configs/zinit/toml/scripts/zos-boot-report).
-        format!("zinit.report=poweroff {}", opts.append)
+        // Read by the boot-report unit (configs/zinit-run/zos-boot-report).
+        format!(
+            "printk.devkmsg=on {} {}",
+            crate::zinit::report::POWEROFF_FLAG,
+            opts.append
+        )
     } else {
-        opts.append.clone()
+        format!("printk.devkmsg=on {}", opts.append)
     };
     let outcome = boot.run()?;
     let init_phase_ms = init_phase_ms(&outcome.log);
@@ -76,13 +87,14 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
         init_phase_ms,
         timeline,
         serial_log: boot.serial_log,
+        notes,
     })
 }
 
 /// The default image's recipe: `output/rootfs` (busybox userland) with the test
-/// kernel's minimal tier (btrfs, fuse, virtio: coldplug has work to do), zinit 0.1 and
-/// the demo units.
-pub fn default_recipe(output: &Path, mode: BuildMode) -> Result<Recipe, compose::ComposeError> {
+/// kernel's minimal tier (btrfs, fuse, virtio: coldplug has work to do), zinit 0.2.11
+/// and the units it can run there (the console unit too unless `batch`).
+pub fn default_recipe(output: &Path, mode: BuildMode, batch: bool) -> Result<Recipe, compose::ComposeError> {
     Ok(Recipe {
         rootfs: RootfsSource::Busybox(output.join("rootfs")),
         mode,
@@ -92,21 +104,27 @@ pub fn default_recipe(output: &Path, mode: BuildMode) -> Result<Recipe, compose:
             tiers: Tiers::preset("minimal")?,
             staging: output.join("modules-staging"),
         }),
-        zinit: Some(ZinitSource::Demo),
+        zinit: Some(ZinitSource::Runnable { batch }),
         extras: Vec::new(),
     })
 }
 
-/// [`default_recipe`] packed with `init` into `output/initramfs.cpio.zst`.
-pub fn default_image(output: &Path, init: &Path, mode: BuildMode) -> Result<ImageSummary, RunError> {
-    let prepared = default_recipe(output, mode)?.prepare()?;
+/// [`default_recipe`] packed with `init` into `output/initramfs.cpio.zst`; returns the
+/// image and the notes of [`RunReport::notes`].
+pub fn default_image(
+    output: &Path,
+    init: &Path,
+    mode: BuildMode,
+    batch: bool,
+) -> Result<(ImageSummary, String), RunError> {
+    let prepared = default_recipe(output, mode, batch)?.prepare()?;
     let pack = Pack {
         compression: Compression::Zstd,
         root_owned: true,
         output: output.join("initramfs.cpio.zst"),
         ..Default::default()
     };
-    Ok(prepared.pack(init, &[], &pack)?)
+    Ok((prepared.pack(init, &[], &pack)?, prepared.notes))
 }
 
 /// The init phase in ms, from `zos-init: init phase done in 107.8 ms (...)`.

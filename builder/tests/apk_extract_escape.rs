@@ -2,6 +2,9 @@
 //! is already a symlink out of the rootfs must be made inside the rootfs, never
 //! created or chmodded through the link on the build host.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

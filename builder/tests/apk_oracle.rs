@@ -19,6 +19,9 @@
 //! `chrony-openrc`, which alpine-base pulls in through install_if (apk then reports
 //! "package mentioned in index not found").
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod apk_support;
 
 use std::collections::BTreeMap;

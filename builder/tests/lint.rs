@@ -1,7 +1,7 @@
-//! zinit unit lint: each kind of error on a small fixture set (the message must name
-//! the file), and the shipped sets in configs/zinit lint clean: the YAML set for
-//! zinit 0.2 on structure, the TOML set for zinit 0.1 also against the real demo
-//! rootfs (Debian's busybox-static with its applet links, as `zos-builder run` packs).
+//! zinit 0.2.11 unit lint: each kind of error on a small fixture set (the message must
+//! name the file), the shipped set configs/zinit lints clean on structure, and against
+//! the real demo rootfs (Debian's busybox-static with its applet links, as `zos-builder
+//! run` packs) lint keeps exactly the units whose programs are there.
 
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use zos_builder::zinit::image::ImageView;
-use zos_builder::zinit::install::{shipped_units, unit_extras};
-use zos_builder::zinit::{lint, Generation, LintReport, UnitSet};
+use zos_builder::zinit::install::{runnable, shipped_units, unit_extras};
+use zos_builder::zinit::{lint, LintReport, UnitSet};
 
 fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
     let p = dir.join(rel);
@@ -59,8 +59,9 @@ fn parse_errors_name_the_file() {
     let t = tempfile::tempdir().unwrap();
     let f = write(t.path(), "y/udevd.yaml", "exec: [udevd\n");
     expect_one(&check(&t.path().join("y"), None), &f, "does not parse");
-    let f = write(t.path(), "t/system/a.toml", "[service\nname = \"a\"\n");
-    expect_one(&check(&t.path().join("t"), None), &f, "does not parse");
+    // A `: ` in a plain exec makes it a mapping: zinit skips the file.
+    let f = write(t.path(), "z/say.yaml", "exec: echo a: b\n");
+    expect_one(&check(&t.path().join("z"), None), &f, "does not parse");
 }
 
 #[test]
@@ -73,16 +74,6 @@ fn unknown_keys_are_errors_not_silence() {
         "exec: udevadm settle\noneshot: true\nafer: [udevd]\n",
     );
     expect_one(&check(&t.path().join("y"), None), &f, "unknown key `afer`");
-    let f = write(
-        t.path(),
-        "t/services/a.toml",
-        "[service]\nname = \"a\"\nexec = \"true\"\n[dependencies]\nrequire = [\"b\"]\n",
-    );
-    expect_one(
-        &check(&t.path().join("t"), None),
-        &f,
-        "unknown key `dependencies.require`",
-    );
 }
 
 #[test]
@@ -93,17 +84,10 @@ fn wrong_value_types() {
 }
 
 #[test]
-fn after_and_requires_must_name_units() {
+fn after_must_name_units() {
     let t = tempfile::tempdir().unwrap();
     let f = write(t.path(), "y/sshd.yaml", "exec: sshd -D\nafter: [sshd-setup]\n");
     expect_one(&check(&t.path().join("y"), None), &f, "`after` names `sshd-setup`");
-    write(t.path(), "t/system/net.toml", "[target]\nname = \"net\"\n");
-    let f = write(
-        t.path(),
-        "t/services/app.toml",
-        "[service]\nname = \"app\"\nexec = \"true\"\n[dependencies]\nrequires = [\"net\", \"disk\"]\n",
-    );
-    expect_one(&check(&t.path().join("t"), None), &f, "`requires` names `disk`");
 }
 
 #[test]
@@ -118,22 +102,6 @@ fn dependency_cycles() {
         &a,
         "dependency cycle a -> c -> b -> a",
     );
-}
-
-#[test]
-fn duplicate_names_in_a_toml_set() {
-    let t = tempfile::tempdir().unwrap();
-    write(
-        t.path(),
-        "t/system/a.toml",
-        "[service]\nname = \"a\"\nexec = \"true\"\n",
-    );
-    let f = write(
-        t.path(),
-        "t/services/a2.toml",
-        "[service]\nname = \"a\"\nexec = \"true\"\n",
-    );
-    expect_one(&check(&t.path().join("t"), None), &f, "unit name `a` is also used by");
 }
 
 #[test]
@@ -155,23 +123,18 @@ fn exec_programs_must_be_in_the_image() {
         &f,
         "/bin/nowhere does not exist",
     );
-    // zinit 0.1: `sh -c` runs it, so builtins are fine but the first program counts.
-    write(
-        t.path(),
-        "t/system/ok.toml",
-        "[service]\nname = \"ok\"\nexec = \"echo hi; mdev -s\"\n",
+    // A program inside `sh -c` counts too.
+    let f = write(t.path(), "y/udevd.yaml", "exec: sh -c 'mdev -s; haveged -F'\n");
+    expect_one(
+        &check(&t.path().join("y"), Some(&root)),
+        &f,
+        "its script runs `haveged`",
     );
-    let f = write(
-        t.path(),
-        "t/system/bad.toml",
-        "[service]\nname = \"bad\"\nexec = \"haveged -F\"\n",
-    );
-    expect_one(&check(&t.path().join("t"), Some(&root)), &f, "exec `haveged -F`");
 }
 
 #[test]
 fn the_shipped_yaml_set_is_clean() {
-    let dir = shipped_units(Generation::V2Yaml);
+    let dir = shipped_units();
     let r = check(&dir, None);
     assert!(r.is_clean(), "{r}");
     let (set, _) = UnitSet::load(&dir);
@@ -194,14 +157,34 @@ fn the_shipped_yaml_set_is_clean() {
 }
 
 #[test]
-fn the_shipped_toml_set_is_clean_against_the_demo_rootfs() {
+fn on_the_demo_rootfs_lint_keeps_the_units_busybox_can_run() {
     let busybox = zos_qemu::busybox::busybox_static().expect("busybox-static (apt, cached)");
     let applets = zos_qemu::busybox::applets(&busybox).unwrap();
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("root");
     zos_builder::rootfs::busybox_rootfs(&root, &busybox, &applets).unwrap();
-    let r = check(&shipped_units(Generation::V1Toml), Some(&root));
-    assert!(r.is_clean(), "{r}");
+    let sel = runnable(Some(&root), &[], &shipped_units()).unwrap();
+    let kept: Vec<&str> = sel.set.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(kept, ["cgroup", "routing"], "{}", sel.describe());
+    let text = sel.describe();
+    for (unit, why) in [
+        ("haveged", "`haveged` is not in any PATH"),
+        ("ntp", "`ntpd` is not in any PATH"),
+        ("local-modprobe", "its script runs `prlimit`"),
+        ("sshd-setup", "its script runs `ssh-keygen`"),
+        ("sshd", "/usr/sbin/sshd does not exist"),
+        ("udev-trigger", "its script runs `udevadm`"),
+        ("udevd", "`udevd` is not in any PATH"),
+    ] {
+        assert!(
+            text.contains(&format!("left out unit {unit}: ")) && text.contains(why),
+            "{unit}: {text}"
+        );
+    }
+    // The run units (boot-report and its script, console) need nothing busybox lacks.
+    if let Err(e) = zos_builder::zinit::report::extras(Some(&root), &[], false) {
+        panic!("{e}");
+    }
 }
 
 #[test]
@@ -210,7 +193,7 @@ fn lint_command() {
     let ok = Command::new(bin).arg("lint").output().unwrap();
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(out.contains("9 units for zinit 0.2 (YAML): clean"), "{out}");
+    assert!(out.contains("9 units for zinit 0.2.11: clean"), "{out}");
     let t = tempfile::tempdir().unwrap();
     let f = write(t.path(), "y/a.yaml", "exec: x\nafter: [b]\n");
     let bad = Command::new(bin).arg("lint").arg(t.path().join("y")).output().unwrap();

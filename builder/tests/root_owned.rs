@@ -3,6 +3,9 @@
 //! /etc/shadow's `shadow` group and a daemon's directory owner. Read back with
 //! `zos-builder ls`, as a user would.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;

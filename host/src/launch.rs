@@ -173,11 +173,7 @@ pub(crate) fn console_args(interactive: bool, serial_log: &std::path::Path) -> V
 /// Run a non-interactive QEMU `cmd` whose first serial port goes to `serial_log`:
 /// null stdin, stdout and stderr captured, killed at `timeout`. Shared by [`Boot`] and
 /// [`crate::efi::EfiBoot`].
-pub fn run_captured(
-    cmd: Command,
-    serial_log: &std::path::Path,
-    timeout: Duration,
-) -> Result<BootOutcome, Error> {
+pub fn run_captured(cmd: Command, serial_log: &std::path::Path, timeout: Duration) -> Result<BootOutcome, Error> {
     run_watched(cmd, serial_log, timeout, &mut |_| None)
 }
 

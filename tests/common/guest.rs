@@ -63,20 +63,23 @@ impl Image {
         img
     }
 
-    /// busybox userland + zinit 0.1 (`zinit-pid1` as the handover target, from the
-    /// cache) and the shipped TOML units (configs/zinit/toml), linted against this
-    /// rootfs: the image `zos-builder run` boots.
-    pub fn with_zinit() -> Image {
+    /// busybox userland + zinit 0.2.11 (from the cache, built once from source) with
+    /// the configs/zinit units lint keeps for this rootfs and the boot-report unit:
+    /// the image `zos-builder run --batch` boots. Returns the lint notes too.
+    pub fn with_zinit() -> (Image, String) {
         let p = parts();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         zos_builder::rootfs::busybox_rootfs(&root, &p.busybox, &p.applets).unwrap();
-        let extras = zos_builder::zinit::install::demo_extras(&root).unwrap_or_else(|e| panic!("{e}"));
-        Image {
-            dir,
-            extras,
-            init: None,
-        }
+        let (extras, notes) = zos_builder::zinit::install::zinit_extras(&root, true).unwrap_or_else(|e| panic!("{e}"));
+        (
+            Image {
+                dir,
+                extras,
+                init: None,
+            },
+            notes,
+        )
     }
 
     pub fn root(&self) -> PathBuf {

@@ -28,6 +28,8 @@ pub fn host_busybox() -> PathBuf {
     panic!("needs busybox-static on the host: apt-get install -y busybox-static");
 }
 #[cfg(feature = "qemu")]
+pub mod alpine;
+#[cfg(feature = "qemu")]
 pub mod coldplug;
 #[cfg(feature = "qemu")]
 pub mod guest;

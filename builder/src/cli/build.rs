@@ -41,12 +41,11 @@ pub struct BuildArgs {
     /// Pack every entry as uid 0, gid 0.
     #[arg(long)]
     root_owned: bool,
-    /// Add zinit 0.1 (crates.io, built once for musl and cached) and hand over to
-    /// /sbin/zinit-pid1 instead of the production default `/sbin/zinit init`.
+    /// Add zinit 0.2.11 as /sbin/zinit (the init's default handover `/sbin/zinit
+    /// init`), built from the lock's `zinit-src` source once and cached.
     #[arg(long)]
     zinit: bool,
-    /// Add this unit set (a dir of *.yaml for zinit 0.2, or system/ and services/ of
-    /// *.toml for 0.1), after linting it against the image.
+    /// Add this zinit 0.2 unit set (a dir of *.yaml), after linting it against the image.
     #[arg(long, value_name = "DIR")]
     units: Option<PathBuf>,
     /// Extra file SRC:DEST[:MODE] (MODE octal); replaces DEST from the rootfs.
@@ -104,7 +103,7 @@ fn direct(rootfs: PathBuf, args: BuildArgs) -> Result<()> {
         None => None,
     };
     let zinit = (args.zinit || args.units.is_some()).then(|| ZinitSource::Add {
-        zinit_01: args.zinit,
+        zinit: args.zinit,
         units: args.units.clone(),
     });
     let recipe = Recipe {

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::zinit::{install::shipped_units, Generation};
-
 pub fn run(mut dirs: Vec<PathBuf>, rootfs: Option<PathBuf>) -> Result<()> {
     if dirs.is_empty() {
-        dirs = vec![shipped_units(Generation::V2Yaml), shipped_units(Generation::V1Toml)];
+        // The production set and the units `run` and the tests add to it.
+        dirs = vec![
+            crate::zinit::install::shipped_units(),
+            crate::zinit::report::units_dir(),
+        ];
     }
     let (text, clean) = crate::zinit::cli::lint_dirs(&dirs, rootfs.as_deref());
     print!("{text}");

@@ -7,7 +7,7 @@ use anyhow::Result;
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// No terminal: boot, wait for the services, print the boot timeline and
-    /// `zinit list`, power off with `zinit poweroff`.
+    /// `zinit list`, power off with `zinit shutdown`.
     #[arg(long)]
     batch: bool,
     /// Extra kernel command line (e.g. "zos.log=debug zos.tmpfs=2G").
@@ -52,6 +52,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         Some(dir) => crate::netboot::boot::run(&opts, dir.as_deref(), args.uefi)?,
     };
     let t = &report.timeline;
+    print!("{}", report.notes);
     if opts.batch {
         // The whole boot on one clock: kernel, the init's stages, zinit, services up.
         print!("boot timeline (s since boot, QEMU TCG):\n{t}");
@@ -78,7 +79,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         anyhow::ensure!(!t.panicked, "the kernel panicked; see {}", report.serial_log.display());
         anyhow::ensure!(
             t.services_up.is_some() && t.powered_off,
-            "no clean `zinit poweroff` after the services came up; see {}",
+            "no clean `zinit shutdown` after the services came up; see {}",
             report.serial_log.display()
         );
     }

@@ -1,6 +1,5 @@
 //! `source = "crates"`: `cargo install CRATE@VERSION --target <musl>` once, cached in
-//! `<cache>/crates/<crate>-<version>-<target>/bin/`. zinit 0.1.0 for x86_64 reuses the
-//! entry the test images already build (src/zinit/fetch.rs), so the 90 s are paid once.
+//! `<cache>/crates/<crate>-<version>-<target>/bin/`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,22 +14,6 @@ pub fn build(c: &Component, opts: &FetchOptions) -> Result<Fetched, ComponentErr
     let version = c.version.as_deref().unwrap_or_default();
     let bin = c.bin.as_deref().unwrap_or(krate);
     let target = opts.arch.musl_target();
-    if krate == "zinit" && version == crate::zinit::fetch::ZINIT_VERSION && target == crate::workspace::MUSL_TARGET {
-        let bins = crate::zinit::fetch::zinit_binaries_in(&opts.cache).map_err(|e| ComponentError::Build {
-            name: c.name.clone(),
-            cmd: format!("zinit {version}"),
-            why: e.to_string(),
-        })?;
-        let path = match bin {
-            "zinit-pid1" => bins.pid1,
-            "zinit-server" => bins.server,
-            _ => bins.zinit,
-        };
-        return Ok(Fetched {
-            note: format!("{}: crates.io {krate}@{version} ({bin}) {}", c.name, path.display()),
-            path,
-        });
-    }
     let dir = opts
         .cache
         .root()

@@ -93,6 +93,7 @@ pub fn fetch(c: &Component, opts: &FetchOptions) -> Result<Fetched, ComponentErr
         SourceKind::Github => github(c, opts),
         SourceKind::Path => local(c, opts),
         SourceKind::Crates => super::crates::build(c, opts),
+        SourceKind::Git => super::source::build(c, opts),
     }
 }
 

@@ -3,7 +3,7 @@
 //! ```toml
 //! [[component]]
 //! name = "corex"
-//! source = "github"            # github | crates | path
+//! source = "github"            # github | crates | path | git
 //! repo = "threefoldtech/corex"
 //! tag = "2.1.4"
 //! install = "/usr/bin/corex"   # path in the image, mode 0755
@@ -30,6 +30,8 @@ pub enum SourceKind {
     Github,
     Crates,
     Path,
+    /// Built from a git bundle or repository at a pinned commit (src/components/source.rs).
+    Git,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,9 +83,13 @@ pub struct Component {
     pub bin: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<String>,
-    /// path: a local file, relative to the lock's directory.
+    /// path: a local file; git: a git bundle or repository; relative to the lock's
+    /// directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// git: the commit to build (40 hex digits), checked after checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// github: the asset per TARGETARCH (amd64, arm64); path: an optional sha256.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub assets: BTreeMap<String, Asset>,
@@ -131,6 +137,15 @@ impl Lock {
                     need("version", c.version.is_some())?;
                 }
                 SourceKind::Path => need("path", c.path.is_some())?,
+                SourceKind::Git => {
+                    need("path", c.path.is_some())?;
+                    need(
+                        "commit (40 hex digits)",
+                        c.commit
+                            .as_deref()
+                            .is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+                    )?;
+                }
             }
             // Repo, tag and asset names become cache paths and URL parts: one plain
             // name each (the repo: owner/name), never `..` or a `/` of their own.
@@ -200,12 +215,20 @@ name = "tool"
 source = "path"
 path = "bin/tool"
 install = "/usr/bin/tool"
+
+[[component]]
+name = "zinit"
+source = "git"
+path = "../src/zinit.bundle"
+commit = "40d8375b7377b3f47905e15246fa988c200757ff"
+tag = "v0.2.11"
+install = "/sbin/zinit"
 "#;
 
     #[test]
     fn parse_render_parse() {
         let l = Lock::parse(SAMPLE).unwrap();
-        assert_eq!(l.components.len(), 3);
+        assert_eq!(l.components.len(), 4);
         let corex = l.get("corex").unwrap();
         assert!(corex.assets["amd64"]
             .unpinned_reason()
@@ -224,6 +247,11 @@ install = "/usr/bin/tool"
         assert!(e.contains("absolute path"), "{e}");
         let e = Lock::parse("[[component]]\nname = \"x\"\nsource = \"ftp\"\ninstall = \"/x\"\n").unwrap_err();
         assert!(e.contains("ftp"), "{e}");
+        let e = Lock::parse(
+            "[[component]]\nname = \"x\"\nsource = \"git\"\npath = \"a\"\ncommit = \"v1\"\ninstall = \"/x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("needs `commit (40 hex digits)`"), "{e}");
         let two = "[[component]]\nname = \"x\"\nsource = \"path\"\npath = \"a\"\ninstall = \"/x\"\n";
         assert!(Lock::parse(&format!("{two}{two}")).unwrap_err().contains("twice"));
     }

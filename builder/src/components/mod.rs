@@ -1,12 +1,14 @@
 //! Binaries that are not Alpine packages: zinit, corex, seektime, rfs (BOOT-FACTS
 //! section 6). configs/components.lock pins each one: a GitHub release (repository,
 //! tag, asset name and sha256 per TARGETARCH), a crates.io crate built with
-//! `cargo install`, or a local file. docs/GITHUB.md describes the file and the checks.
+//! `cargo install`, a local file, or a git bundle/repository built from source at a
+//! pinned commit. docs/GITHUB.md describes the file and the checks.
 
 pub mod cli;
 pub mod crates;
 pub mod fetch;
 pub mod lock;
+pub mod source;
 pub mod update;
 
 use std::path::PathBuf;

@@ -33,7 +33,7 @@ const OSREL: &str = "NAME=\"Zero-OS\"\nID=zos\nPRETTY_NAME=\"Zero-OS (zos-builde
 /// Boot `dir` if given, else a netboot directory of the default image written to
 /// `<output>/netboot` (with a vmlinuz.efi for `uefi`).
 pub fn run(opts: &RunOptions, dir: Option<&Path>, uefi: bool) -> Result<RunReport, NetbootRunError> {
-    let (dir, image) = match dir {
+    let (dir, image, notes) = match dir {
         Some(d) => {
             if opts.batch
                 && !std::fs::read_to_string(d.join(CMDLINE)).is_ok_and(|c| c.contains("zinit.report=poweroff"))
@@ -44,7 +44,7 @@ pub fn run(opts: &RunOptions, dir: Option<&Path>, uefi: bool) -> Result<RunRepor
                 );
             }
             let artefact = d.join(if uefi { UKI } else { INITRAMFS });
-            (d.to_path_buf(), summary_of(&artefact))
+            (d.to_path_buf(), summary_of(&artefact), String::new())
         }
         None => build_dir(opts, uefi)?,
     };
@@ -61,14 +61,15 @@ pub fn run(opts: &RunOptions, dir: Option<&Path>, uefi: bool) -> Result<RunRepor
         timeline: crate::zinit::timeline::parse(&outcome.log),
         outcome,
         serial_log: boot.serial_log,
+        notes,
     })
 }
 
 /// The default image of `run`, its kernel and (UEFI) a UKI, as `<output>/netboot`.
-fn build_dir(opts: &RunOptions, uefi: bool) -> Result<(PathBuf, ImageSummary), NetbootRunError> {
+fn build_dir(opts: &RunOptions, uefi: bool) -> Result<(PathBuf, ImageSummary, String), NetbootRunError> {
     let kernel = zos_host::kernel::debian_cloud_kernel(Arch::host())?;
     let init = crate::compose::init_binary(opts.init.as_deref(), opts.mode).map_err(RunError::from)?;
-    let image = default_image(&opts.output, &init, opts.mode)?;
+    let (image, notes) = default_image(&opts.output, &init, opts.mode, opts.batch)?;
     let report = if opts.batch { "zinit.report=poweroff " } else { "" };
     let cmdline = compose(RUN_BASE, &Params::default(), &format!("{report}{}", opts.append))?;
     let mut req = Request {
@@ -85,7 +86,7 @@ fn build_dir(opts: &RunOptions, uefi: bool) -> Result<(PathBuf, ImageSummary), N
         req.efi = Some(uki);
     }
     let layout = write(&req)?;
-    Ok((layout.dir, image))
+    Ok((layout.dir, image, notes))
 }
 
 /// What a given directory boots, for the report: its size only (no cpio was packed

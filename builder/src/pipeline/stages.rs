@@ -255,7 +255,7 @@ pub(crate) fn configs(r: &mut Run) -> Result<(), PipelineError> {
             // Linted against everything the image will hold: rootfs, components, modules.
             let mut image = tree::collect_leaves(&r.stage_dir(Stage::Components))?;
             image.extend(extras.iter().cloned());
-            let add = crate::zinit::install::prepare(rootfs.as_deref(), &image, None, Some(&units))?;
+            let add = crate::zinit::install::prepare(rootfs.as_deref(), &image, &units)?;
             extras.extend(add);
         }
         tree::fresh_dir(&dir)?;

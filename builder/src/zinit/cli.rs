@@ -4,18 +4,15 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use zos_common::config::{Config, CONFIG_PATH};
-
 use super::image::ImageView;
-use super::install::{handover_config, prepare, set_handover, unit_extras, ZinitError};
+use super::install::{binary_extra, prepare, unit_extras, ZinitError};
 use super::lint::lint;
 use super::unit::UnitSet;
-use crate::cpio::FileData;
 use crate::ExtraEntry;
 
-/// Lint each unit directory; with `rootfs`, also check that every `exec` program is in
-/// that rootfs (plus the set's own files). Returns the text to print and whether all
-/// sets are clean.
+/// Lint each unit directory; with `rootfs`, also check that every `exec` and `test`
+/// program is in that rootfs (plus the set's own files). Returns the text to print and
+/// whether all sets are clean.
 pub fn lint_dirs(dirs: &[PathBuf], rootfs: Option<&Path>) -> (String, bool) {
     let mut out = String::new();
     let mut clean = true;
@@ -30,64 +27,42 @@ pub fn lint_dirs(dirs: &[PathBuf], rootfs: Option<&Path>) -> (String, bool) {
         if report.is_clean() {
             let _ = writeln!(
                 out,
-                "{}: {} units for {}: clean; {exec_note}",
+                "{}: {} units for zinit 0.2.11: clean; {exec_note}",
                 dir.display(),
-                set.units.len(),
-                set.generation.as_str()
+                set.units.len()
             );
         } else {
             clean = false;
             let _ = writeln!(out, "{report}");
             let _ = writeln!(
                 out,
-                "{}: {} error(s) in {} units for {}; {exec_note}",
+                "{}: {} error(s) in {} units for zinit 0.2.11; {exec_note}",
                 dir.display(),
                 report.errors.len(),
-                set.units.len(),
-                set.generation.as_str()
+                set.units.len()
             );
         }
     }
     (out, clean)
 }
 
-/// For `build`: with `zinit`, add zinit 0.1 (built once, cached) and point the image's
-/// `/etc/zos-init.conf` at `zinit-pid1`: the generated config among `extras` is edited,
-/// a user's own `--file` for it is left alone, and without either one is made from the
-/// rootfs's config. With `units`, add that set after linting it against the image.
+/// For `build`: with `zinit`, add zinit 0.2.11 (built once from the lock's source,
+/// cached) as /sbin/zinit, the init's default handover. With `units`, add that set
+/// after linting it against the image.
 pub fn add_to_build(
     rootfs: &Path,
     extras: &mut Vec<ExtraEntry>,
     zinit: bool,
     units: Option<&Path>,
 ) -> Result<(), ZinitError> {
-    let bins = if zinit {
-        Some(super::fetch::zinit_binaries()?)
-    } else {
-        None
-    };
     if zinit {
-        let conf = extras.iter_mut().rev().find(
-            |e| matches!(e, ExtraEntry::File { path, .. } if path.ends_with(CONFIG_PATH.trim_start_matches('/'))),
-        );
-        match conf {
-            Some(ExtraEntry::File {
-                source: FileData::Bytes(b),
-                ..
-            }) => {
-                let (mut cfg, _) = Config::parse(&String::from_utf8_lossy(b), CONFIG_PATH);
-                set_handover(&mut cfg);
-                *b = cfg.render().into_bytes();
-            }
-            Some(_) => {}
-            None => {
-                let own = std::fs::read_to_string(rootfs.join(CONFIG_PATH.trim_start_matches('/')));
-                let base = own.map_or_else(|_| Config::default(), |t| Config::parse(&t, CONFIG_PATH).0);
-                extras.push(handover_config(base));
-            }
-        }
+        let got = super::binary::zinit_binary(crate::knobs::TargetArch::Amd64)?;
+        eprintln!("{}", got.note);
+        extras.push(binary_extra(&got.path));
     }
-    let add = prepare(Some(rootfs), extras, bins.as_ref(), units)?;
-    extras.extend(add);
+    if let Some(units) = units {
+        let add = prepare(Some(rootfs), extras, units)?;
+        extras.extend(add);
+    }
     Ok(())
 }

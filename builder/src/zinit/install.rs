@@ -1,192 +1,194 @@
 //! zinit and its units as image extras, checked before anything is packed.
+//!
+//! Two ways to take a unit set: [`prepare`] refuses a set with any lint error (what
+//! `build --units` and the pipeline do: the operator chose the set for that image);
+//! [`runnable`] leaves out the units whose programs the image lacks, and those ordered
+//! `after` them, and says which and why (what `zos-builder run` and the tests do with
+//! the production set on a smaller userland). Any other lint error is refused by both.
 
-use std::fs;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use zos_common::config::{Config, CONFIG_PATH};
-
-use super::fetch::ZinitBins;
 use super::image::ImageView;
-use super::lint::{lint, LintReport};
-use super::unit::{Generation, UnitSet};
+use super::lint::{lint, missing_programs, LintError, LintReport};
+use super::unit::UnitSet;
 use crate::cpio::FileData;
 use crate::ExtraEntry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZinitError {
     #[error(transparent)]
-    Fetch(#[from] super::FetchError),
+    Component(#[from] crate::components::ComponentError),
     #[error("zinit units in {} do not pass lint:\n{report}", dir.display())]
     Lint { dir: PathBuf, report: LintReport },
-    #[error("{}: {cause}", path.display())]
-    Config { path: PathBuf, cause: std::io::Error },
 }
 
-/// Where zinit 0.1's PID 1 lives in the image; the init hands over to it.
-pub const PID1_PATH: &str = "/sbin/zinit-pid1";
-
-/// zinit 0.1's programs at the paths `zinit-pid1` looks for (`/sbin/zinit-server` is
-/// the first it tries); the client as `/sbin/zinit` so services and the operator can
-/// run `zinit list` and `zinit poweroff`.
-pub fn binary_extras(bins: &ZinitBins) -> Vec<ExtraEntry> {
-    [
-        ("/sbin/zinit", &bins.zinit),
-        (PID1_PATH, &bins.pid1),
-        ("/sbin/zinit-server", &bins.server),
-    ]
-    .into_iter()
-    .map(|(dest, src)| ExtraEntry::File {
-        path: dest.into(),
-        source: FileData::Path(src.clone()),
-        mode: Some(0o755),
-    })
-    .collect()
-}
-
-/// Make `cfg` hand over to `zinit-pid1` (which takes no arguments) instead of the
-/// production default `/sbin/zinit init`; every other key is kept.
-pub fn set_handover(cfg: &mut Config) {
-    cfg.handover = PID1_PATH.into();
-    cfg.handover_args = Vec::new();
-}
-
-/// `/etc/zos-init.conf` as an extra: `base` with the handover to `zinit-pid1`.
-pub fn handover_config(mut base: Config) -> ExtraEntry {
-    set_handover(&mut base);
+/// zinit itself at `/sbin/zinit`, where the init's default handover (`/sbin/zinit
+/// init`) and the operator (`zinit list`) find it.
+pub fn binary_extra(zinit: &Path) -> ExtraEntry {
     ExtraEntry::File {
-        path: CONFIG_PATH.into(),
-        source: FileData::Bytes(base.render().into_bytes()),
-        mode: Some(0o644),
+        path: "/sbin/zinit".into(),
+        source: FileData::Path(zinit.to_path_buf()),
+        mode: Some(0o755),
     }
 }
 
-/// Set the handover in a rootfs directory's own `etc/zos-init.conf` (created when
-/// missing), so whatever later layers keys over the rootfs's config keeps it.
-pub fn write_handover(rootfs: &Path) -> Result<(), ZinitError> {
-    let path = rootfs.join(CONFIG_PATH.trim_start_matches('/'));
-    let io = |cause| ZinitError::Config {
-        path: path.clone(),
-        cause,
-    };
-    let mut cfg = match fs::read_to_string(&path) {
-        Ok(text) => Config::parse(&text, &path.display().to_string()).0,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
-        Err(e) => return Err(io(e)),
-    };
-    set_handover(&mut cfg);
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io)?;
-    }
-    fs::write(&path, cfg.render()).map_err(io)
-}
-
-/// The set's unit files and scripts at their image paths.
+/// The set's unit files at their image paths.
 pub fn unit_extras(set: &UnitSet) -> Vec<ExtraEntry> {
-    let mut out: Vec<ExtraEntry> = set
-        .units
+    set.units
         .iter()
         .map(|u| ExtraEntry::File {
             path: Path::new("/").join(&u.image_path),
             source: FileData::Path(u.file.clone()),
             mode: Some(0o644),
         })
-        .collect();
-    out.extend(set.scripts.iter().map(|(src, dest)| ExtraEntry::File {
-        path: Path::new("/").join(dest),
-        source: FileData::Path(src.clone()),
-        mode: Some(0o755),
-    }));
-    if set.generation == Generation::V1Toml {
-        // zinit-server creates a missing config dir, but an empty services/ or system/
-        // in the image documents where an operator's units go.
-        for d in ["/etc/zinit/system", "/etc/zinit/services"] {
-            out.push(ExtraEntry::Dir {
-                path: d.into(),
-                mode: 0o755,
-            });
-        }
-    }
-    out
+        .collect()
 }
 
-/// Everything to add for zinit: with `bins`, zinit 0.1 itself; with `units`, that unit
-/// set, linted against `rootfs` plus `extras` plus what this adds. Returns the extras
-/// to append. The handover (`/etc/zos-init.conf`) is the caller's: [`handover_config`]
-/// or [`write_handover`].
-pub fn prepare(
-    rootfs: Option<&Path>,
-    extras: &[ExtraEntry],
-    bins: Option<&ZinitBins>,
-    units: Option<&Path>,
-) -> Result<Vec<ExtraEntry>, ZinitError> {
-    let mut add = Vec::new();
-    if let Some(bins) = bins {
-        add.extend(binary_extras(bins));
-    }
-    if let Some(dir) = units {
-        let (set, load_errors) = UnitSet::load(dir);
-        add.extend(unit_extras(&set));
-        let mut all = extras.to_vec();
-        all.extend(add.iter().cloned());
-        let view = ImageView::new(rootfs, &all);
-        let report = lint(&set, load_errors, Some(&view));
-        if !report.is_clean() {
-            return Err(ZinitError::Lint {
-                dir: dir.to_path_buf(),
-                report,
-            });
-        }
+/// The unit set `units`, linted against `rootfs` plus `extras` plus its own files;
+/// returns the extras to append, or every lint error.
+pub fn prepare(rootfs: Option<&Path>, extras: &[ExtraEntry], units: &Path) -> Result<Vec<ExtraEntry>, ZinitError> {
+    let (set, load_errors) = UnitSet::load(units);
+    let add = unit_extras(&set);
+    let mut all = extras.to_vec();
+    all.extend(add.iter().cloned());
+    let report = lint(&set, load_errors, Some(&ImageView::new(rootfs, &all)));
+    if !report.is_clean() {
+        return Err(ZinitError::Lint {
+            dir: units.to_path_buf(),
+            report,
+        });
     }
     Ok(add)
 }
 
-/// The demo/test image's zinit, for a rootfs directory the caller owns: zinit 0.1 (from
-/// the cache, built on first use), the handover written into the rootfs's own
-/// `etc/zos-init.conf`, and the shipped TOML unit set linted against that rootfs.
-/// Returns the extras to pack.
-pub fn demo_extras(rootfs: &Path) -> Result<Vec<ExtraEntry>, ZinitError> {
-    let bins = super::fetch::zinit_binaries()?;
-    write_handover(rootfs)?;
-    prepare(Some(rootfs), &[], Some(&bins), Some(&shipped_units(Generation::V1Toml)))
+/// A unit lint left out of an image, and why.
+#[derive(Debug)]
+pub struct LeftOut {
+    pub unit: String,
+    pub why: String,
 }
 
-/// The unit sets shipped in this repository.
-pub fn shipped_units(generation: Generation) -> PathBuf {
+/// What [`runnable`] keeps and leaves out.
+#[derive(Debug)]
+pub struct Selection {
+    pub set: UnitSet,
+    pub left_out: Vec<LeftOut>,
+}
+
+impl Selection {
+    /// One line per left-out unit, for the console and the build log.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for l in &self.left_out {
+            let _ = writeln!(out, "lint: left out unit {}: {}", l.unit, l.why);
+        }
+        out
+    }
+}
+
+/// The units of `units` that can run on `rootfs` plus `extras`: a unit whose `exec` or
+/// `test` needs a program the image lacks is left out, and so is every unit `after` a
+/// left-out one (zinit would keep it Blocked for ever). Any other lint error fails.
+pub fn runnable(rootfs: Option<&Path>, extras: &[ExtraEntry], units: &Path) -> Result<Selection, ZinitError> {
+    let (mut set, load_errors) = UnitSet::load(units);
+    let mut all = extras.to_vec();
+    all.extend(unit_extras(&set));
+    let view = ImageView::new(rootfs, &all);
+    let report = lint(&set, load_errors, Some(&view));
+    let fatal: Vec<LintError> = report.errors.into_iter().filter(|e| !e.is_missing_program()).collect();
+    if !fatal.is_empty() {
+        return Err(ZinitError::Lint {
+            dir: units.to_path_buf(),
+            report: LintReport { errors: fatal },
+        });
+    }
+    let mut left_out: Vec<LeftOut> = Vec::new();
+    for u in &set.units {
+        if let Some(e) = missing_programs(u, &view).first() {
+            let text = e.to_string();
+            let why = text.split_once(": ").map_or(text.clone(), |(_, w)| w.to_string());
+            left_out.push(LeftOut {
+                unit: u.name.clone(),
+                why,
+            });
+        }
+    }
+    // Follow `after` until nothing changes: sshd after sshd-setup after haveged.
+    loop {
+        let gone: Vec<String> = left_out.iter().map(|l| l.unit.clone()).collect();
+        let next = set.units.iter().find_map(|u| {
+            let dep = u.after.iter().find(|d| gone.contains(d))?;
+            (!gone.contains(&u.name)).then(|| LeftOut {
+                unit: u.name.clone(),
+                why: format!("ordered `after: {dep}`, which is left out (zinit would keep it Blocked)"),
+            })
+        });
+        match next {
+            Some(l) => left_out.push(l),
+            None => break,
+        }
+    }
+    set.units.retain(|u| !left_out.iter().any(|l| l.unit == u.name));
+    Ok(Selection { set, left_out })
+}
+
+/// What `zos-builder run` and the QEMU tests add to a rootfs directory: zinit 0.2.11
+/// (built once, cached), the units of configs/zinit that can run there ([`runnable`])
+/// and the boot-report (and, unless `batch`, console) units of configs/zinit-run.
+/// Returns the extras and one note line each for zinit's origin and every unit left out.
+pub fn zinit_extras(rootfs: &Path, batch: bool) -> Result<(Vec<ExtraEntry>, String), ZinitError> {
+    let zinit = super::binary::zinit_binary(crate::knobs::TargetArch::Amd64)?;
+    let mut extras = vec![binary_extra(&zinit.path)];
+    let sel = runnable(Some(rootfs), &extras, &shipped_units())?;
+    extras.extend(unit_extras(&sel.set));
+    let report = super::report::extras(Some(rootfs), &extras, batch)?;
+    extras.extend(report);
+    Ok((extras, format!("{}\n{}", zinit.note, sel.describe())))
+}
+
+/// The production unit set shipped in this repository (configs/zinit).
+pub fn shipped_units() -> PathBuf {
     let root = crate::workspace::root();
     // `builder/..` reads badly in messages; the canonical path names the same dir.
-    let base = root.canonicalize().unwrap_or(root).join("configs/zinit");
-    match generation {
-        Generation::V2Yaml => base,
-        Generation::V1Toml => base.join("toml"),
-    }
+    root.canonicalize().unwrap_or(root).join("configs/zinit")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
-    fn handover_goes_to_zinit_pid1_and_keeps_other_keys() {
+    fn runnable_leaves_out_missing_programs_and_what_is_after_them() {
         let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("etc")).unwrap();
-        fs::write(t.path().join("etc/zos-init.conf"), "tmpfs_size = 2G\n").unwrap();
-        write_handover(t.path()).unwrap();
-        let text = fs::read_to_string(t.path().join("etc/zos-init.conf")).unwrap();
-        let (cfg, errors) = Config::parse(&text, CONFIG_PATH);
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(cfg.handover, "/sbin/zinit-pid1");
-        assert!(cfg.handover_args.is_empty());
-        assert_eq!(cfg.tmpfs_size, "2G");
-        let ExtraEntry::File {
-            source: FileData::Bytes(b),
-            ..
-        } = handover_config(Config::default())
-        else {
-            panic!("not bytes")
+        let units = t.path().join("units");
+        fs::create_dir_all(&units).unwrap();
+        fs::write(units.join("a.yaml"), "exec: /bin/sh -c true\noneshot: true\n").unwrap();
+        fs::write(units.join("keys.yaml"), "exec: ssh-keygen -A\noneshot: true\n").unwrap();
+        fs::write(units.join("sshd.yaml"), "exec: /bin/sh -c 'exec true'\nafter: [keys]\n").unwrap();
+        let sh = ExtraEntry::File {
+            path: "/bin/sh".into(),
+            source: FileData::Bytes(vec![]),
+            mode: Some(0o755),
         };
-        assert_eq!(
-            Config::parse(std::str::from_utf8(&b).unwrap(), "x").0.handover,
-            "/sbin/zinit-pid1"
+        let sel = runnable(None, std::slice::from_ref(&sh), &units).unwrap();
+        let kept: Vec<&str> = sel.set.units.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(kept, vec!["a"]);
+        let text = sel.describe();
+        assert!(
+            text.contains("left out unit keys: exec `ssh-keygen -A`: `ssh-keygen` is not in any PATH"),
+            "{text}"
         );
+        assert!(text.contains("left out unit sshd: ordered `after: keys`"), "{text}");
+        // The strict form refuses the set.
+        let err = prepare(None, std::slice::from_ref(&sh), &units)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`ssh-keygen` is not in any PATH"), "{err}");
+        // Anything but a missing program fails both forms.
+        fs::write(units.join("bad.yaml"), "exec: x\nafer: [a]\n").unwrap();
+        let err = runnable(None, &[sh], &units).unwrap_err().to_string();
+        assert!(err.contains("unknown key `afer`"), "{err}");
     }
 }

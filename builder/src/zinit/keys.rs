@@ -1,52 +1,55 @@
-//! The keys each zinit generation reads. zinit itself ignores any other key without a
-//! word, so lint reports them (a typo such as `afer:` would silently drop an ordering).
+//! The keys and values zinit v0.2.11 reads (src/zinit/config.rs of its source). zinit
+//! ignores any other key without a word, so lint reports them (a typo such as `afer:`
+//! would silently drop an ordering).
 
-/// zinit 0.2 keys (zinit's README and Zero-OS units).
+/// The fields of its `Service` struct, as spelled in YAML.
 pub const YAML_KEYS: &[&str] = &[
     "exec",
     "test",
     "oneshot",
+    "shutdown_timeout",
     "after",
+    "signal",
     "log",
     "env",
     "dir",
-    "signal",
-    "shutdown_timeout",
 ];
+/// The fields of its `Signal` struct.
 pub const YAML_SIGNAL_KEYS: &[&str] = &["stop"];
-
-/// zinit 0.1.0 keys per table (src/sdk/config.rs of the crate).
-pub const TOML_TABLES: &[(&str, &[&str])] = &[
-    (
-        "service",
-        &["name", "exec", "dir", "oneshot", "env", "status", "class", "critical"],
-    ),
-    ("target", &["name", "critical"]),
-    ("dependencies", &["after", "requires", "wants", "conflicts"]),
-    (
-        "lifecycle",
-        &[
-            "restart",
-            "restart_delay_ms",
-            "restart_delay_max_ms",
-            "max_restarts",
-            "stability_period_ms",
-            "start_timeout_ms",
-            "stop_timeout_ms",
-            "stop_signal",
-        ],
-    ),
-    (
-        "health",
-        &[
-            "type",
-            "target",
-            "expect_status",
-            "interval_ms",
-            "timeout_ms",
-            "retries",
-            "start_period_ms",
-        ],
-    ),
-    ("logging", &["buffer_lines", "file", "forward"]),
+/// Its `Log` enum, `rename_all = "lowercase"`.
+pub const LOG_VALUES: &[&str] = &["none", "ring", "stdout"];
+/// What `nix::sys::signal::Signal::from_str` (nix 0.22, Linux) accepts; zinit passes
+/// it `signal.stop` upper-cased.
+pub const SIGNALS: &[&str] = &[
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
 ];

@@ -1,14 +1,14 @@
-//! Checks a unit set before it is packed (and alone: `zos-builder lint`). zinit finds
-//! none of these at build time: it skips an unparsable file with a log line, ignores
-//! unknown keys and a missing `after`, and only fails a service when it runs. Every
-//! error names the unit file.
+//! Checks a unit set before it is packed (and alone: `zos-builder lint`). zinit 0.2.11
+//! finds none of these itself: it skips a file it cannot load with one log line,
+//! ignores unknown keys, leaves a unit `after` a missing unit Blocked for ever, and
+//! only fails a service when it runs. Every error names the unit file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 
 use super::image::ImageView;
-use super::unit::{Generation, Unit, UnitSet};
+use super::unit::{Unit, UnitSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LintError {
@@ -16,22 +16,14 @@ pub enum LintError {
     Read { file: PathBuf, cause: std::io::Error },
     #[error("{}: does not parse: {cause}", file.display())]
     Parse { file: PathBuf, cause: String },
-    #[error("{}: unknown key `{key}` (zinit ignores it silently; known here: {known})", file.display())]
+    #[error("{}: unknown key `{key}` (zinit 0.2.11 ignores it silently; it reads: {known})", file.display())]
     UnknownKey { file: PathBuf, key: String, known: String },
-    #[error("{}: bad value: {cause}", file.display())]
+    #[error("{}: bad value (zinit 0.2.11 would skip this unit): {cause}", file.display())]
     BadValue { file: PathBuf, cause: String },
-    #[error("{}: unit name `{name}` is also used by {}", file.display(), other.display())]
-    DuplicateName {
-        file: PathBuf,
-        name: String,
-        other: PathBuf,
-    },
-    #[error("{}: `{key}` names `{dep}`, which is no unit of this set", file.display())]
-    UnknownDependency {
-        file: PathBuf,
-        key: &'static str,
-        dep: String,
-    },
+    #[error("{}: ignored by zinit: {why}", file.display())]
+    Ignored { file: PathBuf, why: String },
+    #[error("{}: `after` names `{dep}`, which is no unit of this set (zinit keeps the unit Blocked for ever)", file.display())]
+    UnknownDependency { file: PathBuf, dep: String },
     #[error("{}: dependency cycle {}", file.display(), cycle.join(" -> "))]
     Cycle { file: PathBuf, cycle: Vec<String> },
     #[error("{}: {field} `{command}`: {why}", file.display())]
@@ -41,12 +33,18 @@ pub enum LintError {
         command: String,
         why: String,
     },
-    #[error("{}: holds both *.yaml (zinit 0.2) and system/ or services/ *.toml (zinit 0.1) units", dir.display())]
-    MixedSet { dir: PathBuf },
-    #[error("{}: no units (*.yaml, or system/*.toml and services/*.toml)", dir.display())]
+    #[error("{}: no units (*.yaml)", dir.display())]
     EmptySet { dir: PathBuf },
     #[error("{}: not a unit directory: {why}", dir.display())]
     NoDir { dir: PathBuf, why: String },
+}
+
+impl LintError {
+    /// The error says a program is missing from the image (the unit could be fine
+    /// elsewhere), not that the unit itself is wrong.
+    pub fn is_missing_program(&self) -> bool {
+        matches!(self, LintError::MissingProgram { .. })
+    }
 }
 
 /// All errors of one set; empty means clean.
@@ -76,101 +74,47 @@ impl fmt::Display for LintReport {
 /// The PATH services get: zinit inherits the one the init sets at handover.
 pub const SERVICE_PATH: &str = zos_common::config::HANDOVER_PATH;
 
-/// Words that `sh -c` runs without looking for a program (busybox ash builtins and
-/// keywords); zinit 0.1 runs every `exec` through `/bin/sh -c`.
-const SHELL_WORDS: &[&str] = &[
-    ".", ":", "[", "[[", "alias", "break", "cd", "command", "continue", "echo", "eval", "exec", "exit", "export",
-    "false", "getopts", "hash", "kill", "let", "local", "printf", "pwd", "read", "readonly", "return", "set", "shift",
-    "source", "test", "trap", "true", "type", "ulimit", "umask", "unset", "wait", "if", "for", "while", "until",
-    "case", "{", "(", "!",
-];
-
 /// Check `set` (plus errors from loading it) against `image`; `None`: the image is not
-/// known here, so `exec` programs are not checked.
+/// known here, so `exec` and `test` programs are not checked.
 pub fn lint(set: &UnitSet, load_errors: Vec<LintError>, image: Option<&ImageView>) -> LintReport {
     let mut errors = load_errors;
-    let mut by_name: BTreeMap<&str, &Unit> = BTreeMap::new();
+    let by_name: BTreeMap<&str, &Unit> = set.units.iter().map(|u| (u.name.as_str(), u)).collect();
     for u in &set.units {
-        if let Some(other) = by_name.insert(&u.name, u) {
-            errors.push(LintError::DuplicateName {
+        for dep in u.after.iter().filter(|d| !by_name.contains_key(d.as_str())) {
+            errors.push(LintError::UnknownDependency {
                 file: u.file.clone(),
-                name: u.name.clone(),
-                other: other.file.clone(),
+                dep: dep.clone(),
             });
-        }
-    }
-    for u in &set.units {
-        for (key, deps) in [("after", &u.after), ("requires", &u.requires), ("wants", &u.wants)] {
-            for dep in deps.iter().filter(|d| !by_name.contains_key(d.as_str())) {
-                errors.push(LintError::UnknownDependency {
-                    file: u.file.clone(),
-                    key,
-                    dep: dep.clone(),
-                });
-            }
         }
     }
     errors.extend(cycles(&by_name));
     if let Some(image) = image {
         for u in &set.units {
-            for (field, cmd) in [("exec", &u.exec), ("test", &u.test)] {
-                if let Some(cmd) = cmd {
-                    if let Err(why) = check_command(set.generation, u, cmd, image) {
-                        errors.push(LintError::MissingProgram {
-                            file: u.file.clone(),
-                            field,
-                            command: cmd.clone(),
-                            why,
-                        });
-                    }
-                }
-            }
+            errors.extend(missing_programs(u, image));
         }
     }
     LintReport { errors }
 }
 
-/// The program a command line starts must be in the image.
-fn check_command(generation: Generation, unit: &Unit, cmd: &str, image: &ImageView) -> Result<(), String> {
-    let path_var = unit.env.get("PATH").map_or(SERVICE_PATH, String::as_str);
-    let cwd = unit.dir.as_deref().unwrap_or("/");
-    if generation.exec_via_shell() {
-        // zinit 0.1 runs `/bin/sh -c EXEC`; `@builtin:NAME` is handled inside zinit.
-        if cmd.trim_start().starts_with("@builtin:") {
-            return Ok(());
+/// The `exec` and `test` programs of `u` that the image lacks.
+pub fn missing_programs(u: &Unit, image: &ImageView) -> Vec<LintError> {
+    let mut out = Vec::new();
+    for (field, cmd) in [("exec", Some(&u.exec)), ("test", u.test.as_ref())] {
+        if let Some(cmd) = cmd {
+            if let Err(why) = super::shell::check_command(u, cmd, image) {
+                out.push(LintError::MissingProgram {
+                    file: u.file.clone(),
+                    field,
+                    command: cmd.clone(),
+                    why,
+                });
+            }
         }
-        image
-            .executable("/bin/sh")
-            .map_err(|why| format!("zinit 0.1 runs it with /bin/sh -c, but {why}"))?;
     }
-    let words = shlex::split(cmd).ok_or_else(|| "unbalanced quotes".to_string())?;
-    let mut words = words.iter().map(|w| w.trim_end_matches([';', '&', '|']));
-    let program = if generation.exec_via_shell() {
-        // Leading `VAR=value` assignments and `exec` do not name the program.
-        let first = words.find(|w| !is_assignment(w) && *w != "exec");
-        match first {
-            None => return Ok(()),
-            Some(w) if SHELL_WORDS.contains(&w) => return Ok(()),
-            Some(w) => w,
-        }
-    } else {
-        words.next().ok_or_else(|| "empty command".to_string())?
-    };
-    if program.is_empty() {
-        return Err("empty command".into());
-    }
-    image.find_program(program, path_var, cwd).map(drop)
+    out
 }
 
-/// `NAME=value` with a shell variable name before the `=`.
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
-}
-
-/// Cycles over after/requires/wants edges, each reported once, named from the unit
+/// Cycles over `after` edges, each reported once, named from the unit
 /// that sorts first so the message is stable.
 fn cycles(by_name: &BTreeMap<&str, &Unit>) -> Vec<LintError> {
     #[derive(Clone, Copy, PartialEq)]
@@ -189,7 +133,7 @@ fn cycles(by_name: &BTreeMap<&str, &Unit>) -> Vec<LintError> {
         marks.insert(name, Mark::Active);
         stack.push(name);
         let u = by_name[name];
-        for dep in u.after.iter().chain(&u.requires).chain(&u.wants) {
+        for dep in &u.after {
             let Some((&dep, _)) = by_name.get_key_value(dep.as_str()) else {
                 continue;
             };
@@ -231,67 +175,37 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn unit(name: &str, after: &[&str]) -> Unit {
+    pub(crate) fn unit(name: &str, after: &[&str]) -> Unit {
         Unit {
             name: name.into(),
             file: format!("{name}.yaml").into(),
-            exec: Some("true".into()),
+            exec: "true".into(),
             after: after.iter().map(|s| s.to_string()).collect(),
             ..Unit::default()
         }
     }
 
-    fn set(units: Vec<Unit>) -> UnitSet {
-        UnitSet {
-            generation: Generation::V2Yaml,
-            dir: Path::new("d").into(),
-            units,
-            scripts: vec![],
-        }
-    }
-
     #[test]
     fn finds_each_cycle_once() {
-        let s = set(vec![
-            unit("a", &["b"]),
-            unit("b", &["c"]),
-            unit("c", &["a"]),
-            unit("d", &["d"]),
-            unit("e", &["a"]),
-        ]);
+        let s = UnitSet {
+            dir: Path::new("d").into(),
+            units: vec![
+                unit("a", &["b"]),
+                unit("b", &["c"]),
+                unit("c", &["a"]),
+                unit("d", &["d"]),
+                unit("e", &["a", "zz"]),
+            ],
+        };
         let r = lint(&s, vec![], None);
         let msgs: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(
             msgs,
             vec![
+                "e.yaml: `after` names `zz`, which is no unit of this set (zinit keeps the unit Blocked for ever)",
                 "a.yaml: dependency cycle a -> b -> c -> a",
                 "d.yaml: dependency cycle d -> d"
             ]
         );
-    }
-
-    #[test]
-    fn shell_exec_skips_assignments_and_builtins() {
-        let t = tempfile::tempdir().unwrap();
-        let extras = vec![crate::ExtraEntry::File {
-            path: "/bin/sh".into(),
-            source: crate::cpio::FileData::Bytes(vec![]),
-            mode: Some(0o755),
-        }];
-        let view = ImageView::new(Some(t.path()), &extras);
-        let mut u = unit("x", &[]);
-        for ok in [
-            "A=1 exec echo hi",
-            "for m in a b; do x; done",
-            "@builtin:sysvol",
-            "sh -c 'true'",
-        ] {
-            assert_eq!(check_command(Generation::V1Toml, &u, ok, &view), Ok(()), "{ok}");
-        }
-        assert!(check_command(Generation::V1Toml, &u, "A=1 udevd", &view).is_err());
-        // zinit 0.2 has no shell: `echo` must exist as a program.
-        assert!(check_command(Generation::V2Yaml, &u, "echo hi", &view).is_err());
-        u.env.insert("PATH".into(), "/bin".into());
-        assert_eq!(check_command(Generation::V2Yaml, &u, "sh -c x", &view), Ok(()));
     }
 }

@@ -1,43 +1,32 @@
-//! The unit model shared by both zinit generations, and the two readers.
+//! zinit 0.2 units as v0.2.11 reads them (src/zinit/config.rs of its source).
 //!
-//! Each file is read in three steps so that every kind of mistake gets its own error:
-//! the text must parse (YAML/TOML), every key must be one zinit knows (zinit itself
-//! ignores unknown keys silently, so a typo such as `afer:` would just drop an
-//! ordering), and the values must have the right types.
+//! zinit loads every regular file `/etc/zinit/*.yaml` (exactly `.yaml`: a `.yml` file
+//! or a subdirectory is passed over without a word); the unit name is the file stem.
+//! The file is deserialised with serde_yaml 0.8 into a struct that is
+//! `#[serde(default)]` and does not deny unknown fields, so:
+//! - every key is optional: `test` "" (no test), `oneshot` false, `after` [], `log`
+//!   ring, `env` {}, `dir` "" (runs in `/`), `signal.stop` "sigterm",
+//!   `shutdown_timeout` 10;
+//! - an unknown key, at the top or under `signal`, is ignored silently (a typo such as
+//!   `afer:` just drops an ordering);
+//! - the string keys take any scalar (`exec: 5` is the string "5");
+//! - a file is skipped, with one log line and nothing else, when it does not parse,
+//!   when a value has the wrong shape (`after: udevd` instead of a list, `oneshot:
+//!   yes`), when `exec` is missing or empty, or when `signal.stop` upper-cased is no
+//!   signal name (`SIGTERM`, not `TERM`).
+//!
+//! Each of those becomes its own lint error here, naming the file.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde_norway::Value;
 
-use super::keys::{TOML_TABLES, YAML_KEYS, YAML_SIGNAL_KEYS};
+use super::keys::{LOG_VALUES, SIGNALS, YAML_KEYS, YAML_SIGNAL_KEYS};
 use super::lint::LintError;
 
-/// Which zinit reads the units (module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Generation {
-    /// zinit 0.2: `/etc/zinit/*.yaml`, name = file stem, exec run without a shell.
-    V2Yaml,
-    /// zinit 0.1: `/etc/zinit/{system,services}/*.toml`, name from the file, `sh -c`.
-    V1Toml,
-}
-
-impl Generation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Generation::V2Yaml => "zinit 0.2 (YAML)",
-            Generation::V1Toml => "zinit 0.1 (TOML)",
-        }
-    }
-
-    /// Whether `exec` runs through `/bin/sh -c` (so shell builtins and `;` work).
-    pub fn exec_via_shell(self) -> bool {
-        self == Generation::V1Toml
-    }
-}
-
-/// One service (or, in 0.1, target) as far as lint and install care.
+/// One service as lint and install care.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Unit {
     pub name: String,
@@ -45,101 +34,28 @@ pub struct Unit {
     pub file: PathBuf,
     /// Where the file goes in the image (`etc/zinit/udevd.yaml`), relative to `/`.
     pub image_path: PathBuf,
-    /// None for a 0.1 target (no process).
-    pub exec: Option<String>,
-    /// zinit 0.2's readiness command.
+    pub exec: String,
+    /// The readiness command; None when empty (zinit then counts the unit Running as
+    /// soon as it is spawned).
     pub test: Option<String>,
     pub oneshot: bool,
+    /// None: zinit runs it in `/`.
     pub dir: Option<String>,
     pub env: BTreeMap<String, String>,
     pub after: Vec<String>,
-    pub requires: Vec<String>,
-    pub wants: Vec<String>,
 }
 
-/// A directory of units of one generation, plus helper scripts (0.1 sets only).
+/// A directory of units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitSet {
-    pub generation: Generation,
     pub dir: PathBuf,
     pub units: Vec<Unit>,
-    /// `scripts/*` of a TOML set: (host file, image path `etc/zinit/scripts/NAME`).
-    pub scripts: Vec<(PathBuf, PathBuf)>,
-}
-
-#[derive(Deserialize)]
-struct YamlUnit {
-    exec: String,
-    #[serde(default)]
-    test: Option<String>,
-    #[serde(default)]
-    oneshot: bool,
-    #[serde(default)]
-    after: Vec<String>,
-    #[serde(default)]
-    log: Option<YamlLog>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    #[serde(default)]
-    dir: Option<String>,
-    #[serde(default)]
-    signal: Option<YamlSignal>,
-    #[serde(default)]
-    shutdown_timeout: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum YamlLog {
-    Null,
-    Ring,
-    Stdout,
-}
-
-#[derive(Deserialize)]
-struct YamlSignal {
-    #[allow(dead_code)] // read for its type check only
-    stop: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TomlUnit {
-    service: Option<TomlService>,
-    target: Option<TomlTarget>,
-    #[serde(default)]
-    dependencies: TomlDeps,
-}
-
-#[derive(Deserialize)]
-struct TomlService {
-    name: String,
-    exec: String,
-    dir: Option<String>,
-    #[serde(default)]
-    oneshot: bool,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct TomlTarget {
-    name: String,
-}
-
-#[derive(Deserialize, Default)]
-struct TomlDeps {
-    #[serde(default)]
-    after: Vec<String>,
-    #[serde(default)]
-    requires: Vec<String>,
-    #[serde(default)]
-    wants: Vec<String>,
 }
 
 impl UnitSet {
-    /// Read every unit under `dir`. The generation follows from what is there: `*.yaml`
-    /// files -> zinit 0.2; `system/` or `services/` with `*.toml` -> zinit 0.1. Files that
-    /// cannot be used are returned as errors next to the set, so one run reports all.
+    /// Read every `*.yaml` of `dir`. Files zinit would not load are returned as errors
+    /// next to the set, so one run reports all of them; so are files zinit passes
+    /// over although they look like units (`*.yml`, directories).
     pub fn load(dir: &Path) -> (UnitSet, Vec<LintError>) {
         let mut errors = Vec::new();
         // A missing path or a file is said as such, not as an empty set.
@@ -151,10 +67,8 @@ impl UnitSet {
         };
         if let Some(why) = why {
             let set = UnitSet {
-                generation: Generation::V2Yaml,
                 dir: dir.to_path_buf(),
                 units: Vec::new(),
-                scripts: Vec::new(),
             };
             return (
                 set,
@@ -164,47 +78,41 @@ impl UnitSet {
                 }],
             );
         }
-        let yaml = files_with(dir, "yaml", &mut errors);
-        let toml_dirs: Vec<_> = ["system", "services"]
-            .iter()
-            .map(|sub| (*sub, files_with(&dir.join(sub), "toml", &mut errors)))
-            .collect();
-        let has_toml = toml_dirs.iter().any(|(_, f)| !f.is_empty());
-        let generation = if has_toml {
-            Generation::V1Toml
-        } else {
-            Generation::V2Yaml
-        };
         let mut set = UnitSet {
-            generation,
             dir: dir.to_path_buf(),
             units: Vec::new(),
-            scripts: Vec::new(),
         };
-        if has_toml && !yaml.is_empty() {
-            errors.push(LintError::MixedSet { dir: dir.to_path_buf() });
-        }
-        if !has_toml && yaml.is_empty() {
-            errors.push(LintError::EmptySet { dir: dir.to_path_buf() });
-        }
-        let mut add = |res: Result<Unit, LintError>| match res {
-            Ok(u) => set.units.push(u),
-            Err(e) => errors.push(e),
+        let mut entries: Vec<PathBuf> = match fs::read_dir(dir) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+            Err(cause) => {
+                errors.push(LintError::Read {
+                    file: dir.to_path_buf(),
+                    cause,
+                });
+                return (set, errors);
+            }
         };
-        match generation {
-            Generation::V2Yaml => yaml.iter().for_each(|f| add(parse_yaml_file(f))),
-            Generation::V1Toml => {
-                for (sub, files) in &toml_dirs {
-                    files.iter().for_each(|f| add(parse_toml_file(f, sub)));
+        entries.sort();
+        for p in entries {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if p.is_file() && ext == "yaml" {
+                match parse_file(&p) {
+                    Ok(u) => set.units.push(u),
+                    Err(e) => errors.push(e),
                 }
+            } else if ext == "yml" || (p.is_dir() && p.read_dir().is_ok_and(|mut d| d.next().is_some())) {
+                errors.push(LintError::Ignored {
+                    file: p.clone(),
+                    why: if ext == "yml" {
+                        "zinit 0.2.11 loads only *.yaml".into()
+                    } else {
+                        "zinit 0.2.11 does not read subdirectories".into()
+                    },
+                });
             }
         }
-        if generation == Generation::V1Toml {
-            let scripts = dir.join("scripts");
-            for f in files_with(&scripts, "", &mut errors) {
-                let name = f.file_name().unwrap_or_default();
-                set.scripts.push((f.clone(), Path::new("etc/zinit/scripts").join(name)));
-            }
+        if set.units.is_empty() && errors.is_empty() {
+            errors.push(LintError::EmptySet { dir: dir.to_path_buf() });
         }
         (set, errors)
     }
@@ -214,144 +122,135 @@ impl UnitSet {
     }
 }
 
-/// Regular files directly in `dir` ending in `.ext` (any file for ""), sorted; a
-/// missing directory is empty.
-fn files_with(dir: &Path, ext: &str, errors: &mut Vec<LintError>) -> Vec<PathBuf> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(cause) => {
-            errors.push(LintError::Read {
-                file: dir.to_path_buf(),
-                cause,
-            });
-            return Vec::new();
-        }
-    };
-    let mut out: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| ext.is_empty() || p.extension().is_some_and(|e| e == ext))
-        .collect();
-    out.sort();
-    out
-}
-
-fn read(file: &Path) -> Result<String, LintError> {
-    fs::read_to_string(file).map_err(|cause| LintError::Read {
+/// A unit file: the name is the file stem (`udevd.yaml` -> `udevd`).
+pub fn parse_file(file: &Path) -> Result<Unit, LintError> {
+    let text = fs::read_to_string(file).map_err(|cause| LintError::Read {
         file: file.to_path_buf(),
         cause,
-    })
-}
-
-/// A zinit 0.2 unit: the name is the file stem (`udevd.yaml` -> `udevd`).
-pub fn parse_yaml_file(file: &Path) -> Result<Unit, LintError> {
-    let name = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-    let mut unit = parse_yaml(&read(file)?, file)?;
-    unit.name = name;
+    })?;
+    let mut unit = parse(&text, file)?;
+    unit.name = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
     unit.image_path = Path::new("etc/zinit").join(file.file_name().unwrap_or_default());
     Ok(unit)
 }
 
-/// Parse YAML text of a unit; `file` only names it in errors.
-pub fn parse_yaml(text: &str, file: &Path) -> Result<Unit, LintError> {
-    let parse_err = |cause: String| LintError::Parse {
-        file: file.to_path_buf(),
-        cause,
-    };
-    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| parse_err(e.to_string()))?;
-    let map = value
-        .as_mapping()
-        .ok_or_else(|| parse_err("a unit must be a mapping of keys (exec: ..., oneshot: ...)".into()))?;
-    for (k, v) in map {
-        let key = k.as_str().unwrap_or("<non-string key>");
-        unknown_key(file, "", key, YAML_KEYS)?;
-        if key == "signal" {
-            for k in v.as_mapping().into_iter().flat_map(|m| m.keys()) {
-                unknown_key(file, "signal.", k.as_str().unwrap_or("?"), YAML_SIGNAL_KEYS)?;
-            }
-        }
-    }
-    let typed: YamlUnit = serde_norway::from_value(value).map_err(|e| LintError::BadValue {
+/// Parse the YAML text of a unit; `file` only names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Unit, LintError> {
+    let value: Value = serde_norway::from_str(text).map_err(|e| LintError::Parse {
         file: file.to_path_buf(),
         cause: e.to_string(),
     })?;
-    let _ = (typed.log, typed.signal, typed.shutdown_timeout);
-    Ok(Unit {
-        file: file.to_path_buf(),
-        exec: Some(typed.exec),
-        test: typed.test.filter(|t| !t.trim().is_empty()),
-        oneshot: typed.oneshot,
-        dir: typed.dir,
-        env: typed.env,
-        after: typed.after,
-        ..Unit::default()
-    })
-}
-
-/// A zinit 0.1 unit in `system/` or `services/` (`sub`).
-pub fn parse_toml_file(file: &Path, sub: &str) -> Result<Unit, LintError> {
-    let mut unit = parse_toml(&read(file)?, file)?;
-    unit.image_path = Path::new("etc/zinit")
-        .join(sub)
-        .join(file.file_name().unwrap_or_default());
-    Ok(unit)
-}
-
-/// Parse TOML text of a unit; `file` only names it in errors.
-pub fn parse_toml(text: &str, file: &Path) -> Result<Unit, LintError> {
-    let value: toml::Table = toml::from_str(text).map_err(|e| LintError::Parse {
-        file: file.to_path_buf(),
-        cause: e.to_string().trim_end().to_string(),
-    })?;
-    let tables: Vec<&str> = TOML_TABLES.iter().map(|(t, _)| *t).collect();
-    for (table, v) in &value {
-        unknown_key(file, "", table, &tables)?;
-        let known = TOML_TABLES
-            .iter()
-            .find(|(t, _)| t == table)
-            .map_or(&[][..], |(_, k)| *k);
-        for key in v.as_table().into_iter().flat_map(|t| t.keys()) {
-            unknown_key(file, &format!("{table}."), key, known)?;
-        }
-    }
     let bad = |cause: String| LintError::BadValue {
         file: file.to_path_buf(),
         cause,
     };
-    let typed: TomlUnit = value.try_into().map_err(|e: toml::de::Error| bad(e.to_string()))?;
-    let deps = typed.dependencies;
+    let map = value
+        .as_mapping()
+        .ok_or_else(|| bad("a unit must be a mapping of keys (exec: ..., oneshot: ...)".into()))?;
     let mut unit = Unit {
         file: file.to_path_buf(),
-        after: deps.after,
-        requires: deps.requires,
-        wants: deps.wants,
         ..Unit::default()
     };
-    match (typed.service, typed.target) {
-        (Some(s), None) => {
-            unit.name = s.name;
-            unit.exec = Some(s.exec);
-            unit.dir = s.dir;
-            unit.oneshot = s.oneshot;
-            unit.env = s.env;
+    for (k, v) in map {
+        let key = scalar(k).unwrap_or_else(|| "<non-scalar key>".into());
+        let want = |what: &str| bad(format!("`{key}` must be {what}, not {}", shape(v)));
+        match key.as_str() {
+            "exec" => unit.exec = scalar(v).ok_or_else(|| want("a command line"))?,
+            "test" => unit.test = Some(scalar(v).ok_or_else(|| want("a command line"))?),
+            "dir" => unit.dir = Some(scalar(v).ok_or_else(|| want("a directory"))?),
+            "oneshot" => {
+                unit.oneshot = v.as_bool().ok_or_else(|| want("true or false"))?;
+                // serde_norway reads YAML 1.1 spellings (`True`, `TRUE`) as booleans;
+                // serde_yaml 0.8, zinit's reader, takes only `true` and `false`.
+                let raw = text.lines().find_map(|l| l.strip_prefix("oneshot:")).map(str::trim);
+                let raw = raw.map(|r| r.split(" #").next().unwrap_or(r).trim());
+                if raw.is_some_and(|r| r != "true" && r != "false") {
+                    return Err(want("true or false (lowercase, as serde_yaml 0.8 reads it)"));
+                }
+            }
+            "shutdown_timeout" => {
+                v.as_u64().ok_or_else(|| want("whole seconds (0 or more)"))?;
+            }
+            "after" => {
+                let list = v.as_sequence().ok_or_else(|| want("a list of unit names"))?;
+                for item in list {
+                    unit.after
+                        .push(scalar(item).ok_or_else(|| want("a list of unit names"))?);
+                }
+            }
+            "env" => {
+                let m = v.as_mapping().ok_or_else(|| want("a mapping NAME: value"))?;
+                for (n, val) in m {
+                    let (Some(n), Some(val)) = (scalar(n), scalar(val)) else {
+                        return Err(want("a mapping NAME: value"));
+                    };
+                    unit.env.insert(n, val);
+                }
+            }
+            "log" => {
+                let s = v.as_str().filter(|s| LOG_VALUES.contains(s));
+                s.ok_or_else(|| want(&format!("one of {}", LOG_VALUES.join(", "))))?;
+            }
+            "signal" => signal(v, file, &want)?,
+            other => {
+                return Err(LintError::UnknownKey {
+                    file: file.to_path_buf(),
+                    key: other.to_string(),
+                    known: YAML_KEYS.join(", "),
+                })
+            }
         }
-        (None, Some(t)) => unit.name = t.name,
-        _ => return Err(bad("a unit needs exactly one of [service] or [target]".into())),
     }
+    if unit.exec.is_empty() {
+        return Err(bad(
+            "no `exec` (or an empty one): zinit 0.2.11 skips the file (\"missing exec directive\")".into(),
+        ));
+    }
+    unit.test = unit.test.filter(|t| !t.is_empty());
+    unit.dir = unit.dir.filter(|d| !d.is_empty());
     Ok(unit)
 }
 
-fn unknown_key(file: &Path, prefix: &str, key: &str, known: &[&str]) -> Result<(), LintError> {
-    if known.contains(&key) {
-        return Ok(());
+/// `signal: {stop: NAME}`: zinit upper-cases NAME and parses it as a signal name.
+fn signal(v: &Value, file: &Path, want: &dyn Fn(&str) -> LintError) -> Result<(), LintError> {
+    let m = v.as_mapping().ok_or_else(|| want("a mapping (stop: SIGTERM)"))?;
+    for (k, v) in m {
+        let key = scalar(k).unwrap_or_default();
+        if !YAML_SIGNAL_KEYS.contains(&key.as_str()) {
+            return Err(LintError::UnknownKey {
+                file: file.to_path_buf(),
+                key: format!("signal.{key}"),
+                known: YAML_SIGNAL_KEYS.join(", "),
+            });
+        }
+        let name = scalar(v).unwrap_or_default().to_uppercase();
+        if !SIGNALS.contains(&name.as_str()) {
+            return Err(want("a signal name such as SIGTERM or sighup (with the SIG)"));
+        }
     }
-    Err(LintError::UnknownKey {
-        file: file.to_path_buf(),
-        key: format!("{prefix}{key}"),
-        known: known.join(", "),
-    })
+    Ok(())
+}
+
+/// A scalar as serde_yaml 0.8 hands it to a `String` field: its text.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn shape(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
 }
 
 #[cfg(test)]
@@ -359,43 +258,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn yaml_unit_reads_every_key() {
-        let u = parse_yaml(
+    fn reads_every_key_of_v0_2_11() {
+        let u = parse(
             "exec: udevadm settle\ntest: \"true\"\noneshot: true\nafter: [udevd]\nlog: stdout\n\
-             env: {A: b}\ndir: /\nsignal: {stop: SIGHUP}\nshutdown_timeout: 10\n",
+             env: {A: b, N: 1}\ndir: /\nsignal: {stop: sighup}\nshutdown_timeout: 10\n",
             Path::new("x.yaml"),
         )
         .unwrap();
-        assert_eq!(u.exec.as_deref(), Some("udevadm settle"));
+        assert_eq!(u.exec, "udevadm settle");
         assert_eq!(u.after, vec!["udevd"]);
         assert!(u.oneshot);
-        assert_eq!(u.env["A"], "b");
+        assert_eq!((u.env["A"].as_str(), u.env["N"].as_str()), ("b", "1"));
+        // Every key but exec is optional; empty test and dir mean none.
+        let u = parse("exec: 5\ntest: ''\ndir: ''\n", Path::new("y.yaml")).unwrap();
+        assert_eq!((u.exec.as_str(), u.test, u.dir), ("5", None, None));
     }
 
     #[test]
-    fn toml_service_and_target() {
-        let u = parse_toml(
-            "[service]\nname = \"a\"\nexec = \"sleep 1\"\n[dependencies]\nrequires = [\"b\"]\n",
-            Path::new("a.toml"),
-        )
-        .unwrap();
-        assert_eq!((u.name.as_str(), u.requires.clone()), ("a", vec!["b".to_string()]));
-        let t = parse_toml("[target]\nname = \"ready\"\n", Path::new("t.toml")).unwrap();
-        assert_eq!((t.name.as_str(), t.exec.clone()), ("ready", None));
-    }
-
-    #[test]
-    fn each_mistake_has_its_own_error() {
+    fn each_file_zinit_would_skip_or_misread_has_its_own_error() {
         let f = Path::new("u.yaml");
-        let msg = |r: Result<Unit, LintError>| r.unwrap_err().to_string();
-        assert!(msg(parse_yaml("exec: [", f)).contains("does not parse"));
-        assert!(msg(parse_yaml("exec: a\nafer: [b]\n", f)).contains("unknown key `afer`"));
-        assert!(msg(parse_yaml("exec: a\nsignal: {stp: x}\n", f)).contains("`signal.stp`"));
-        assert!(msg(parse_yaml("exec: a\noneshot: maybe\n", f)).contains("bad value"));
-        assert!(msg(parse_yaml("exec: a\nlog: file\n", f)).contains("bad value"));
-        let t = Path::new("u.toml");
-        assert!(msg(parse_toml("[service\n", t)).contains("does not parse"));
-        assert!(msg(parse_toml("[service]\nname=\"a\"\nexec=\"b\"\nrestart=\"x\"\n", t)).contains("`service.restart`"));
-        assert!(msg(parse_toml("[lifecycle]\nrestart=\"always\"\n", t)).contains("exactly one"));
+        let msg = |t: &str| parse(t, f).unwrap_err().to_string();
+        assert!(msg("exec: [").contains("does not parse"));
+        assert!(msg("exec: a\nafer: [b]\n").contains("unknown key `afer`"));
+        assert!(msg("exec: a\nsignal: {stp: x}\n").contains("`signal.stp`"));
+        assert!(msg("exec: a\noneshot: yes\n").contains("`oneshot` must be true or false, not a string"));
+        // serde_yaml 0.8 takes only lowercase true/false for a bool.
+        assert!(msg("exec: a\noneshot: True\n").contains("`oneshot` must be true or false"));
+        assert!(msg("exec: a\nsignal: {stop: 9}\n").contains("signal name"));
+        assert!(msg("exec: a\nafter: udevd\n").contains("`after` must be a list"));
+        // v0.2.11's values are none|ring|stdout ("null" is not one of them).
+        assert!(msg("exec: a\nlog: null\n").contains("one of none, ring, stdout"));
+        assert!(msg("exec: a\nlog: file\n").contains("one of none, ring, stdout"));
+        assert!(msg("exec: a\nsignal: {stop: TERM}\n").contains("signal name"));
+        assert!(msg("exec: a\nshutdown_timeout: -1\n").contains("whole seconds"));
+        assert!(msg("oneshot: true\n").contains("missing exec directive"));
+        assert!(msg("exec: ''\n").contains("missing exec directive"));
+        assert!(msg("- exec: a\n").contains("mapping"));
+    }
+
+    #[test]
+    fn load_reports_files_zinit_passes_over() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("a.yaml"), "exec: sleep 1\n").unwrap();
+        fs::write(t.path().join("b.yml"), "exec: sleep 1\n").unwrap();
+        fs::write(t.path().join("README.md"), "notes\n").unwrap();
+        let (set, errors) = UnitSet::load(t.path());
+        assert_eq!(set.units.len(), 1);
+        assert_eq!(set.units[0].name, "a");
+        let msgs: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0].contains("b.yml") && msgs[0].contains("only *.yaml"), "{msgs:?}");
     }
 }

@@ -67,11 +67,11 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
                     Stage::Debug,
                     &format!(
                         "copied {} files, {} dirs, {} symlinks ({} bytes) from {} over {new_root}",
-                    s.files,
-                    s.dirs,
-                    s.symlinks,
-                    s.bytes,
-                    device.display()
+                        s.files,
+                        s.dirs,
+                        s.symlinks,
+                        s.bytes,
+                        device.display()
                     ),
                 )
             }
