@@ -202,7 +202,9 @@ fn dracut_and_mkinitcpio_flags() {
     );
     config(&img, "shell = /bin/zos-break\nlog_level = quiet\n");
 
-    let out = img.boot("break=postmount rd.debug=1", MEM);
+    // Copy mode: its break shells run in the new root (bind mode runs them in `/`,
+    // docs/INIT.md), which is what the first message names.
+    let out = img.boot("zos.root=copy break=postmount rd.debug=1", MEM);
     let t = tail(&out);
     assert!(
         out.has("break before switch: starting /bin/zos-break in /mnt/root; exit it to continue the boot"),
@@ -215,7 +217,7 @@ fn dracut_and_mkinitcpio_flags() {
         "the boot did not continue\n{t}"
     );
 
-    let out = img.boot("break rd.debug=0 rd.shell=0 init=/sbin/nope", MEM);
+    let out = img.boot("zos.root=copy break rd.debug=0 rd.shell=0 init=/sbin/nope", MEM);
     let t = tail(&out);
     assert!(
         out.lines_with("BREAK-SHELL ")
