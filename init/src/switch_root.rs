@@ -81,7 +81,11 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
         );
         // What could not be removed only costs RAM until reboot: say what, and go on.
         for f in cleared.failed.iter().take(20) {
-            log::stage(Level::Warn, Stage::Switch, &format!("old root: {f}; left in RAM, the switch goes on"));
+            log::stage(
+                Level::Warn,
+                Stage::Switch,
+                &format!("old root: {f}; left in RAM, the switch goes on"),
+            );
         }
         if cleared.failed.len() > 20 {
             log::stage(
