@@ -119,10 +119,25 @@ pub fn lines() -> Vec<String> {
     STATE.lock().map(|s| s.lines.clone()).unwrap_or_default()
 }
 
+/// The log state, waiting at most ~10 ms: another thread (the parallel module loader,
+/// or another test) holds it only for a line, so a plain `try_lock` would drop that
+/// line from the report's warnings; a panic inside the logger holds it for good (or
+/// poisons it), and PID 1 must not block on that.
+fn lock_briefly() -> Option<std::sync::MutexGuard<'static, State>> {
+    for _ in 0..200 {
+        match STATE.try_lock() {
+            Ok(g) => return Some(g),
+            Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_micros(50)),
+            Err(std::sync::TryLockError::Poisoned(_)) => return None,
+        }
+    }
+    None
+}
+
 pub fn write(level: Level, msg: &str) {
     let t = since_boot();
     let line = format!("[{:5}.{:06}] zos-init: {msg}", t.as_secs(), t.subsec_micros());
-    let Ok(mut s) = STATE.try_lock() else {
+    let Some(mut s) = lock_briefly() else {
         // Only a panic inside the logger gets here: write raw, never block PID 1.
         let _ = writeln!(std::io::stderr(), "{line}");
         return;
