@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::exec::{self, is_root};
-use crate::launch::{ensure_qemu, run_captured, BootOutcome};
+use crate::launch::{base_args, ensure_qemu, run_captured, BootOutcome};
 use crate::{Arch, Error};
 
 /// The firmware: read-only code and the template of its variable store.
@@ -149,10 +149,7 @@ impl EfiBoot {
     }
 
     pub fn args(&self) -> Vec<OsString> {
-        let mut a: Vec<OsString> = self.arch.machine_args().iter().map(OsString::from).collect();
-        a.extend(["-accel", "tcg", "-m"].map(OsString::from));
-        a.push(self.memory_mb.to_string().into());
-        a.extend(["-nographic", "-no-reboot"].map(OsString::from));
+        let mut a = base_args(self.arch, self.memory_mb);
         a.extend(pflash_args(&self.firmware, &self.vars));
         // `rw`: a read-only vvfat needs a read-only drive, which QEMU's IDE disk refuses
         // ("Block node is read-only"). The firmware writes nothing there anyway.

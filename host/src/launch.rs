@@ -97,17 +97,7 @@ impl Boot {
                 head: cmdline.chars().take(80).collect(),
             });
         }
-        let mut a: Vec<OsString> = Vec::new();
-        let mut push = |s: &str| a.push(s.into());
-        for s in self.arch.machine_args() {
-            push(s);
-        }
-        push("-accel");
-        push("tcg");
-        push("-m");
-        push(&self.memory_mb.to_string());
-        push("-nographic");
-        push("-no-reboot");
+        let mut a = base_args(self.arch, self.memory_mb);
         a.extend(console_args(self.interactive, &self.serial_log));
         a.extend([
             "-kernel".into(),
@@ -152,6 +142,17 @@ pub(crate) fn run_interactive(mut cmd: Command, serial_log: &std::path::Path) ->
 
 /// The serial console: on the terminal with the QEMU monitor muxed in (`interactive`)
 /// or into `serial_log` with no monitor and no display. Shared by every launch profile.
+/// What every boot starts with: the machine, TCG, the RAM, no display, and no reboot
+/// (so a panic ends QEMU). Shared by [`Boot`], [`crate::efi::EfiBoot`] and
+/// [`crate::netboot::NetBoot`].
+pub(crate) fn base_args(arch: Arch, memory_mb: u32) -> Vec<OsString> {
+    let mut a: Vec<OsString> = arch.machine_args().iter().map(OsString::from).collect();
+    a.extend(["-accel", "tcg", "-m"].map(OsString::from));
+    a.push(memory_mb.to_string().into());
+    a.extend(["-nographic", "-no-reboot"].map(OsString::from));
+    a
+}
+
 pub(crate) fn console_args(interactive: bool, serial_log: &std::path::Path) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
     if interactive {

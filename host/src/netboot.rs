@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::efi::{ovmf, pflash_args, Ovmf};
 use crate::exec;
-use crate::launch::{console_args, ensure_qemu, run_interactive, run_watched, BootOutcome};
+use crate::launch::{base_args, console_args, ensure_qemu, run_interactive, run_watched, BootOutcome};
 use crate::{Arch, Error};
 
 /// The file QEMU's DHCP server names as the boot file: the directory's entry script.
@@ -110,10 +110,7 @@ impl NetBoot {
     }
 
     pub fn args(&self) -> Vec<OsString> {
-        let mut a: Vec<OsString> = self.arch.machine_args().iter().map(OsString::from).collect();
-        a.extend(["-accel", "tcg", "-m"].map(OsString::from));
-        a.push(self.memory_mb.to_string().into());
-        a.extend(["-nographic", "-no-reboot"].map(OsString::from));
+        let mut a = base_args(self.arch, self.memory_mb);
         if let Firmware::Uefi(fw) = &self.firmware {
             a.extend(pflash_args(fw, &self.vars));
         }
