@@ -120,7 +120,7 @@ pub fn handle(sys: &dyn Sys, s: &Settings, what: &str, delay: Duration) -> Done 
                 "emergency: next: {}{place} on /dev/console; the machine reboots when it exits",
                 s.shell
             ));
-            let status = sys.run_shell(Path::new(&s.shell), &root, Path::new("/dev/console"), &s.env);
+            let status = crate::shell::run_shell(sys, Path::new(&s.shell), &root, Path::new("/dev/console"), &s.env);
             let status = match status {
                 Ok(st) => st,
                 Err(e) => {
@@ -179,7 +179,7 @@ fn report(sys: &dyn Sys, what: &str) {
             .skip(ran.len().saturating_sub(RAN_LINES))
             .map(|l| format!("  {l}")),
     );
-    match sys.dmesg() {
+    match crate::shell::dmesg(sys) {
         Ok(d) => {
             let lines: Vec<&str> = d.lines().collect();
             text.push(format!("dmesg (last {DMESG_LINES} lines):"));
@@ -363,7 +363,7 @@ mod tests {
         );
         assert_eq!(last(&sys), "Off");
         let sys = RecordSys::default();
-        sys.fail_on("reboot", "-", rustix::io::Errno::PERM);
+        sys.fail_on("reboot", "-", crate::sys::Errno::PERM);
         assert_eq!(
             handle(&sys, &settings(EmergencyAction::Poweroff, true), "x", Duration::ZERO),
             Done::Stuck

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use rustix::io::Errno;
+use crate::sys::Errno;
 use std::path::PathBuf;
 
 use crate::stage::Stage;
@@ -133,7 +133,7 @@ pub struct InitError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustix::io::Errno;
+    use crate::sys::Errno;
 
     #[test]
     fn sys_error_names_op_path_errno() {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rustix::io::Errno;
+use crate::sys::Errno;
 
 use crate::config::{ColdplugMode, Config};
 use crate::plan;

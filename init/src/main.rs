@@ -39,7 +39,7 @@ pub extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_ch
     pid1()
 }
 
-fn pid1() -> ! {
+fn pid1() -> std::ffi::c_int {
     let started = log::since_boot();
     let sys = LinuxSys;
     // Run by hand on a running system, the boot would mount over /proc, /sys and /dev
@@ -49,7 +49,7 @@ fn pid1() -> ! {
             "zos-init: not PID 1 (pid {}): this is the initramfs /init; refusing to boot a running system",
             sys.pid()
         );
-        std::process::exit(2);
+        return 2;
     }
     std::panic::set_hook(Box::new(|info| {
         // panic=abort: the hook is the last code that runs, so it never returns.

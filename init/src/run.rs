@@ -155,12 +155,12 @@ impl<'a> Runner<'a> {
                 // Without root= the kernel unpacks into a tmpfs capped at half the RAM
                 // and, when the image is bigger, drops the rest with one line in its
                 // log: copying what is left would hand over a partial root.
-                if let Some(line) = sys.dmesg().ok().as_deref().and_then(unpack_failure) {
+                if let Some(line) = crate::shell::dmesg(sys).ok().as_deref().and_then(unpack_failure) {
                     return Err(StepError::PartialUnpack(line));
                 }
                 let sources = sys.resolve_sources(&self.src_root, spec)?;
                 let need = sys.measure(&self.src_root, &sources, spec)?;
-                let free = sys.fs_available(Path::new(dst))?;
+                let free = sys.statfs(Path::new(dst))?.available;
                 let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
                 let fit = fit::check(&need, dst, free, &meminfo, spec.free_source)?;
                 log::stage(
@@ -335,10 +335,7 @@ impl<'a> Runner<'a> {
             cfg.shell
         ));
         let env = emergency::handover_env(crate::config::HANDOVER_PATH);
-        match self
-            .sys
-            .run_shell(Path::new(&cfg.shell), &root, Path::new("/dev/console"), &env)
-        {
+        match crate::shell::run_shell(self.sys, Path::new(&cfg.shell), &root, Path::new("/dev/console"), &env) {
             Ok(status) => log::info(&format!("break before {stage}: shell exited ({status}); continuing")),
             Err(e) => log::warn(&format!("break before {stage}: {e}; continuing")),
         }

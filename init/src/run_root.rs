@@ -14,6 +14,7 @@ use crate::log::{self, Level};
 use crate::newroot::{self, Facts};
 use crate::plan::{self, Step};
 use crate::stage::Stage;
+use crate::sys::MountChange;
 
 impl Runner<'_> {
     /// `auto`: bind or copy, logged with the reason.
@@ -24,7 +25,7 @@ impl Runner<'_> {
         let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
         let mem_total = fit::meminfo_field(&meminfo, "MemTotal").unwrap_or(0);
         let facts = Facts {
-            magic: sys.fs_magic(Path::new("/"))?,
+            magic: sys.statfs(Path::new("/"))?.magic,
             kernel_root: self.cfg.kernel_root.as_deref(),
             need: need.bytes,
             cap: size_bytes(size, mem_total).unwrap_or(0),
@@ -63,11 +64,11 @@ impl Runner<'_> {
     pub(crate) fn bind_root(&mut self, dst: &str, size: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sys = self.sys;
         // Same guard as the copy's fit check: a partially unpacked image stays put.
-        if let Some(line) = sys.dmesg().ok().as_deref().and_then(unpack_failure) {
+        if let Some(line) = crate::shell::dmesg(sys).ok().as_deref().and_then(unpack_failure) {
             return Err(StepError::PartialUnpack(line));
         }
         let root = Path::new("/");
-        let magic = sys.fs_magic(root)?;
+        let magic = sys.statfs(root)?.magic;
         if magic != crate::switch_root::TMPFS_MAGIC {
             log::stage(
                 Level::Warn,
@@ -78,8 +79,11 @@ impl Runner<'_> {
         }
         self.prune(dst, spec)?;
         let data = format!("size={size}");
-        if let Err(e) = sys.remount(root, &data) {
-            let used = sys.fs_used(root).map(mib).unwrap_or_else(|e| e.to_string());
+        if let Err(e) = sys.mount_change(&MountChange::Remount {
+            path: root.into(),
+            data: data.clone(),
+        }) {
+            let used = sys.statfs(root).map(|s| mib(s.used)).unwrap_or_else(|e| e.to_string());
             log::stage(
                 Level::Warn,
                 Stage::Copy,
@@ -88,10 +92,13 @@ impl Runner<'_> {
             return self.copy_root(dst, spec);
         }
         sys.mkdir_p(Path::new(dst))?;
-        sys.bind_mount(root, Path::new(dst))?;
+        sys.mount_change(&MountChange::Bind {
+            src: root.into(),
+            dst: dst.into(),
+        })?;
         emergency::set_report_root(Some(dst));
         self.bound = true;
-        let used = sys.fs_used(root).map(mib).unwrap_or_else(|e| e.to_string());
+        let used = sys.statfs(root).map(|s| mib(s.used)).unwrap_or_else(|e| e.to_string());
         log::stage(
             Level::Info,
             Stage::Copy,
@@ -103,13 +110,13 @@ impl Runner<'_> {
     /// Remove from `/` what the copy would not carry (see [`newroot::prune_list`]).
     fn prune(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sys = self.sys;
-        let top = sys.list_dir(Path::new("/"))?;
+        let top = names(sys.list_dir(Path::new("/"))?);
         let kept = sys.resolve_sources(&self.src_root, spec)?;
         let p = newroot::prune_list(&top, &kept, dst, &spec.exclude);
         let mut gone = p.remove.clone();
         if let Some(keep) = &p.keep_in_top {
             let dir = format!("/{}", p.root_top);
-            if let Ok(children) = sys.list_dir(Path::new(&dir)) {
+            if let Ok(children) = sys.list_dir(Path::new(&dir)).map(names) {
                 gone.extend(children.into_iter().filter(|c| c != keep).map(|c| format!("{dir}/{c}")));
             }
         }
@@ -118,12 +125,12 @@ impl Runner<'_> {
         gone.retain(|g| g != crate::modprobe::SELF);
         let (mut entries, mut bytes) = (0, 0);
         for path in &gone {
-            match sys.remove_path(Path::new(path)) {
+            match crate::reclaim::remove_path(sys, Path::new(path)) {
                 Ok(c) => {
                     entries += c.entries;
                     bytes += c.bytes;
                 }
-                Err(e) if e.errno == rustix::io::Errno::NOENT => {}
+                Err(e) if e.errno == crate::sys::Errno::NOENT => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -140,11 +147,16 @@ impl Runner<'_> {
     }
 }
 
+/// Directory names as the prune list compares them.
+fn names(list: Vec<std::ffi::OsString>) -> Vec<String> {
+    list.into_iter().map(|n| n.to_string_lossy().into_owned()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use rustix::io::Errno;
+    use crate::sys::Errno;
 
     use crate::cmdline;
     use crate::config::Config;
@@ -182,16 +194,17 @@ mod tests {
         };
         // Pruned, then capped, then bound; never a copy or a tmpfs of its own. /init
         // answers the kernel's module requests until the switch, then goes too.
-        assert!(at("rm -rf /opt") < at("mount --bind / /mnt/root"));
-        assert!(at("chroot .") < at("rm -rf /init"));
-        assert!(at("rm -rf /etc/zos-init.conf") < at("mount -o remount,size=1536M /"));
+        assert!(at("rm /opt") < at("mount --bind / /mnt/root"));
+        assert!(at("chroot .") < at("rm /init"));
+        assert!(at("rm /etc/zos-init.conf") < at("mount -o remount,size=1536M /"));
         assert!(at("mount -o remount,size=1536M /") < at("mount --bind / /mnt/root"));
         assert!(at("mount --bind / /mnt/root") < at("mount -t proc proc /mnt/root/proc"));
         assert!(!calls
             .iter()
             .any(|c| c.starts_with("cp ") || c.contains("tmpfs -o size")));
-        assert!(!has(&calls, "rm -rf /bin") && !has(&calls, "rm -rf /dev") && !has(&calls, "rm -rf /mnt"));
-        assert!(!calls.iter().any(|c| c.starts_with("rm -rf --one-file-system")));
+        assert!(!has(&calls, "rm /bin") && !has(&calls, "ls /dev") && !has(&calls, "ls /mnt/root"));
+        // No old-root removal: it would take /etc too.
+        assert!(!has(&calls, "rm /etc"), "{calls:#?}");
         assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
     }
 
@@ -242,7 +255,7 @@ mod tests {
         assert!(has(&calls, "mount -t tmpfs -o size=1536M tmpfs /mnt/root"));
         assert!(calls.iter().any(|c| c.starts_with("cp -a ")));
         // The copy's own switch: the old root is freed.
-        assert!(calls.iter().any(|c| c.starts_with("rm -rf --one-file-system /")));
+        assert!(has(&calls, "rm /bin"), "{calls:#?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::*;
 use crate::cmdline;
 use crate::plan;
 use crate::sys::record::RecordSys;
-use rustix::io::Errno;
+use crate::sys::Errno;
 
 fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
     let flags = cmdline::parse(&format!("zos.root=copy {cmdline}"));
@@ -23,7 +23,7 @@ fn a_whole_boot_in_order() {
         "mount -t sysfs sysfs /sys",
         "mount -t devtmpfs devtmpfs /dev",
         "mount -t tmpfs -o size=1536M tmpfs /mnt/root",
-        "statvfs /mnt/root",
+        "statfs /mnt/root",
     ];
     let got: Vec<_> = calls
         .iter()
@@ -86,9 +86,9 @@ fn each_failure_names_stage_step_op_path_errno() {
             "stage copy: mount -t tmpfs -o size=1536M tmpfs /mnt/root: mount /mnt/root: EPERM",
         ),
         (
-            "statvfs",
+            "statfs",
             "/mnt/root",
-            "stage copy: check the rootfs fits /mnt/root: statvfs /mnt/root: EPERM",
+            "stage copy: check the rootfs fits /mnt/root: statfs /mnt/root: EPERM",
         ),
         (
             "mkdir",

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::error::StepError;
 use crate::log::{self, Level};
 use crate::stage::Stage;
-use crate::sys::Sys;
+use crate::sys::{MountChange, Sys};
 
 /// statfs magics of the filesystems an initramfs root can be.
 pub const RAMFS_MAGIC: u64 = 0x8584_58f6;
@@ -35,13 +35,13 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
     if pid != 1 {
         return Err(StepError::Refused(format!("not PID 1 (pid {pid})")));
     }
-    let magic = sys.fs_magic(Path::new("/"))?;
+    let magic = sys.statfs(Path::new("/"))?.magic;
     if magic != RAMFS_MAGIC && magic != TMPFS_MAGIC {
         return Err(StepError::Refused(format!(
             "/ is not a ramfs or tmpfs (statfs magic {magic:#x}): not deleting it"
         )));
     }
-    if !h.bound && sys.device_of(Path::new("/"))? == sys.device_of(new_root)? {
+    if !h.bound && sys.lstat(Path::new("/"))?.dev == sys.lstat(new_root)?.dev {
         return Err(StepError::Refused(format!("{} is not a separate mount", h.new_root)));
     }
     if !sys.executable_in(new_root, Path::new(h.target))? {
@@ -52,7 +52,7 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
     }
 
     // Private first: the moves and the detach below must not propagate anywhere.
-    sys.make_rprivate(Path::new("/"))?;
+    sys.mount_change(&MountChange::MakeRprivate("/".into()))?;
     // The initramfs devtmpfs: stdio still points into it, which a lazy detach allows.
     if let Err(e) = sys.umount(Path::new("/dev"), true) {
         log::stage(
@@ -69,7 +69,7 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
             "bind mode: the old root is the new one, nothing to free",
         );
     } else {
-        let cleared = sys.clear_old_root(Path::new("/"))?;
+        let cleared = crate::reclaim::clear_tree(sys, Path::new("/"))?;
         log::stage(
             Level::Info,
             Stage::Switch,
@@ -95,14 +95,17 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
             );
         }
     }
-    sys.mount_move(Path::new("."), Path::new("/"))?;
+    sys.mount_change(&MountChange::Move {
+        src: ".".into(),
+        dst: "/".into(),
+    })?;
     sys.chroot(Path::new("."))?;
     sys.chdir(Path::new("/"))?;
     if h.bound {
         empty_bind_mount_point(sys, h.new_root);
         // Kept until now to answer the kernel's module requests; the copy never carries it.
-        match sys.remove_path(Path::new(crate::modprobe::SELF)) {
-            Err(e) if e.errno != rustix::io::Errno::NOENT => {
+        match crate::reclaim::remove_path(sys, Path::new(crate::modprobe::SELF)) {
+            Err(e) if e.errno != crate::sys::Errno::NOENT => {
                 log::stage(Level::Warn, Stage::Switch, &format!("{e}; /init stays in the new root"))
             }
             _ => {}
@@ -134,8 +137,8 @@ fn empty_bind_mount_point(sys: &dyn Sys, new_root: &str) {
     }
     let names = sys.list_dir(Path::new(parent)).unwrap_or_default();
     for name in names {
-        let p = format!("{parent}/{name}");
-        if let Err(e) = sys.remove_path(Path::new(&p)) {
+        let p = format!("{parent}/{}", name.to_string_lossy());
+        if let Err(e) = crate::reclaim::remove_path(sys, Path::new(&p)) {
             log::stage(Level::Warn, Stage::Switch, &format!("{e}; {p} stays in the new root"));
         }
     }
@@ -145,7 +148,7 @@ fn empty_bind_mount_point(sys: &dyn Sys, new_root: &str) {
 mod tests {
     use super::*;
     use crate::sys::record::RecordSys;
-    use rustix::io::Errno;
+    use crate::sys::Errno;
 
     fn handover<'a>(argv: &'a [String], env: &'a [String]) -> Handover<'a> {
         Handover {
@@ -181,7 +184,24 @@ mod tests {
                 "mount --make-rprivate /",
                 "umount -l /dev",
                 "cd /mnt/root",
-                "rm -rf --one-file-system /",
+                // The old root, on its own device only: /dev, /mnt (the new root),
+                // /proc and /sys are other filesystems and stay.
+                "stat /",
+                "ls /",
+                "stat /bin",
+                "rm /bin",
+                "stat /dev",
+                "stat /etc",
+                "rm /etc",
+                "stat /init",
+                "rm /init",
+                "stat /lib",
+                "rm /lib",
+                "stat /mnt",
+                "stat /proc",
+                "stat /sys",
+                "stat /usr",
+                "rm /usr",
                 "mount --move . /",
                 "chroot .",
                 "cd /",
@@ -194,10 +214,8 @@ mod tests {
 
     #[test]
     fn bind_mode_frees_nothing_and_empties_the_mount_points_parent() {
-        let sys = RecordSys {
-            listing: vec!["root".into()],
-            ..Default::default()
-        };
+        let sys = RecordSys::default();
+        sys.tree.borrow_mut().dir("/", 1).dir("/mnt", 1).dir("/mnt/root", 1);
         let (argv, env) = args();
         let h = Handover {
             bound: true,
@@ -205,14 +223,28 @@ mod tests {
         };
         switch_root(&sys, &h, &mut || {}).unwrap();
         let calls = sys.calls();
+        let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
         assert!(
-            !calls.iter().any(|c| c.starts_with("rm -rf --one-file-system")),
+            !calls[..chroot]
+                .iter()
+                .any(|c| c.starts_with("rm") || c.starts_with("ls")),
             "{calls:#?}"
         );
-        assert!(!calls.iter().any(|c| c == "stat /mnt/root"), "{calls:#?}");
-        let chroot = calls.iter().position(|c| c == "chroot .").unwrap();
+        assert!(!calls[..chroot].iter().any(|c| c == "stat /mnt/root"), "{calls:#?}");
         assert_eq!(calls[chroot - 1], "mount --move . /");
-        assert_eq!(calls[chroot + 2..chroot + 4], ["ls /mnt", "rm -rf /mnt/root"]);
+        assert_eq!(
+            calls[chroot + 2..chroot + 7],
+            [
+                "ls /mnt",
+                "stat /mnt/root",
+                "stat /mnt/root",
+                "ls /mnt/root",
+                "rmdir /mnt/root"
+            ]
+        );
+        // /init went last (the tree had none: ENOENT is not a warning).
+        assert_eq!(calls[chroot + 7], "stat /init");
+        assert_eq!(sys.tree.borrow().nodes.len(), 2, "/ and /mnt stay");
         assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
     }
 
@@ -259,7 +291,7 @@ mod tests {
         for (op, path) in [
             ("mount --make-rprivate", "/"),
             ("chdir", "/mnt/root"),
-            ("unlink", "/"),
+            ("opendir", "/"),
             ("mount --move", "."),
             ("chroot", "."),
             ("execve", "/sbin/zinit"),
@@ -269,6 +301,18 @@ mod tests {
             let e = switch_root(&sys, &handover(&argv, &env), &mut || {}).unwrap_err();
             assert_eq!(e.to_string(), format!("{op} {path}: EPERM (Operation not permitted)"));
         }
+    }
+
+    /// Old-root removal goes on past an entry it cannot remove; the switch does too.
+    #[test]
+    fn an_old_root_entry_that_stays_is_only_a_warning() {
+        let (argv, env) = args();
+        let sys = RecordSys::default();
+        sys.fail_on("unlink", "/bin", Errno::PERM);
+        switch_root(&sys, &handover(&argv, &env), &mut || {}).unwrap();
+        let calls = sys.calls();
+        assert!(calls.contains(&"rm /usr".to_string()), "{calls:?}");
+        assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! table). Changing a mount means editing one row here. Mount points are created when
 //! missing (`mkdir -p`) right before their row runs.
 
-use rustix::mount::MountFlags;
+use crate::sys::MountFlags;
 
 /// One `mount -t fstype -o data source target`.
 #[derive(Debug, Clone, PartialEq, Eq)]

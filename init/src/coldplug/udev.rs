@@ -55,12 +55,13 @@ fn run_cmd(sys: &dyn Sys, root: &Path, env: &[String], argv: &[&str], timeout: D
         env: env.to_vec(),
         new_group: true,
         quiet: false,
+        tty: None,
     };
     let pid = sys.spawn_in(&cmd)?;
     match sys.wait_child(pid, timeout)? {
         Some(status) => Ok(status),
         None => {
-            sys.kill_group(pid, libc::SIGKILL)?;
+            sys.kill_group(pid, crate::sys::SIGKILL)?;
             sys.wait_child(pid, Duration::from_secs(1))?;
             Err(UdevError::Timeout {
                 cmd: argv.join(" "),
@@ -100,6 +101,7 @@ pub fn run(
         env: env.to_vec(),
         new_group: true,
         quiet: true,
+        tty: None,
     };
     let pid = sys.spawn_in(&daemon)?;
     let result = drive(sys, root, env, &udevadm, timeout, warn);
@@ -152,13 +154,13 @@ fn drive(
 
 /// udevd and its workers share its process group: TERM it, wait, KILL the rest.
 fn stop(sys: &dyn Sys, pid: u32) -> Result<(), UdevError> {
-    sys.kill_group(pid, libc::SIGTERM)?;
+    sys.kill_group(pid, crate::sys::SIGTERM)?;
     if sys.wait_child(pid, Duration::from_secs(2))?.is_none() {
-        sys.kill_group(pid, libc::SIGKILL)?;
+        sys.kill_group(pid, crate::sys::SIGKILL)?;
         sys.wait_child(pid, Duration::from_secs(1))?;
     }
     // Workers that outlived udevd were reparented to us: kill and reap them.
-    sys.kill_group(pid, libc::SIGKILL)?;
+    sys.kill_group(pid, crate::sys::SIGKILL)?;
     sys.reap();
     Ok(())
 }
@@ -197,7 +199,7 @@ mod tests {
         assert!(calls[7].starts_with("chroot /mnt/root /bin/udevadm settle --timeout="));
         let n = calls.len();
         // udevd's pid: after three `test -x` and its own spawn line.
-        assert_eq!(calls[n - 3], format!("kill -{} -104", libc::SIGTERM));
+        assert_eq!(calls[n - 3], format!("kill -{} -104", crate::sys::SIGTERM));
         assert!(calls[n - 1].starts_with("kill -9 -"), "{calls:#?}");
         assert!(warns.is_empty());
     }

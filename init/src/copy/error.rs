@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rustix::io::Errno;
+use crate::sys::Errno;
 
 /// A failed system call during resolution, measurement or copy.
 ///

@@ -175,7 +175,7 @@ mod tests {
         let r = tempfile::tempdir().unwrap();
         let err = measure(r.path(), &[PathBuf::from("/gone")], &spec(&[])).unwrap_err();
         assert_eq!(err.op, "lstat");
-        assert_eq!(err.errno, rustix::io::Errno::NOENT);
+        assert_eq!(err.errno, crate::sys::Errno::NOENT);
         assert!(err.path.ends_with("gone"));
     }
 }

@@ -8,11 +8,11 @@ use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::path::Path;
 
+use crate::sys::Errno;
 use rustix::fs::{
     chmodat, chownat, fchmod, fchown, fgetxattr, flistxattr, flistxattr_query, fsetxattr, futimens, lgetxattr,
     llistxattr, llistxattr_query, lsetxattr, utimensat, AtFlags, Gid, Mode, Stat, Timestamps, Uid, XattrFlags, CWD,
 };
-use rustix::io::Errno;
 use rustix::time::Timespec;
 
 use super::error::{at, CopyError};

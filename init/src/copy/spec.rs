@@ -4,8 +4,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use crate::sys::Errno;
 use rustix::fs::{openat, statat, AtFlags, Dir, Mode, OFlags, CWD};
-use rustix::io::Errno;
 
 use super::error::{at, CopyError};
 

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+use crate::sys::Errno;
 use rustix::fs::{
     linkat, mkdirat, mknodat, openat, readlinkat, symlinkat, unlinkat, AtFlags, FileType, Mode, OFlags, Stat, CWD,
 };
-use rustix::io::Errno;
 
 use super::error::{at, CopyError};
 use super::spec::{inode, list_dir, lstat, nlink, rdev, CopySpec, Filter};

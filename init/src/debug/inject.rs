@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rustix::io::Errno;
+use crate::sys::Errno;
 
 use super::{label, overlay, DebugPlan, Source, MARKER};
 use crate::log::{self, Level};

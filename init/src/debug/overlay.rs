@@ -14,10 +14,10 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::sys::Errno;
 use rustix::fs::{
     mkdirat, openat, openat2, statat, symlinkat, unlinkat, AtFlags, FileType, Mode, OFlags, ResolveFlags, CWD,
 };
-use rustix::io::Errno;
 
 use crate::copy::CopyError;
 

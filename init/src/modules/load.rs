@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rustix::io::Errno;
+use crate::sys::Errno;
 
 use super::decompress::{decompress, Codec};
 use super::index::{ModIndex, Resolved};

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use rustix::io::Errno;
+use crate::sys::Errno;
 
 use super::*;
 use crate::sys::record_kmod::{position, RecordKmod};

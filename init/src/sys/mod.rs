@@ -1,26 +1,34 @@
-//! The one seam between the init's logic and the kernel. Everything the boot does to
-//! the system goes through [`Sys`]: [`linux::LinuxSys`] makes the calls, and
-//! [`record::RecordSys`] records them in order and injects failures for tests.
+//! The one seam between the init's logic and the kernel: [`Sys`] is a small set of
+//! syscalls (grouped where one call stands for a family: `mount_change` is
+//! mount(2) with MS_MOVE / MS_BIND / MS_REMOUNT / MS_PRIVATE). [`linux::LinuxSys`]
+//! makes them, each in a few lines; [`record::RecordSys`] records each as a typed
+//! [`record::Call`] and injects failures for tests. The engines built on them (old-root
+//! removal, the emergency shell, dmesg) live
+//! above, in their own modules, and are unit-tested through the recorder.
+//! tests/seam.rs fails when code outside sys/ calls the kernel some other way.
 
 pub mod linux;
 mod linux_kmod;
+mod linux_proc;
 pub mod record;
+mod record_call;
+pub mod record_fs;
 pub mod record_kmod;
 
 use std::path::{Path, PathBuf};
 
+/// The kernel's error numbers and mount flags, as the seam's callers name them: the
+/// types cross the seam, the calls do not.
+pub use rustix::io::Errno;
+pub use rustix::mount::MountFlags;
+
+/// The signals the init sends (udevd's process group).
+pub const SIGTERM: i32 = libc::SIGTERM;
+pub const SIGKILL: i32 = libc::SIGKILL;
+
 use crate::copy::{CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
-
-/// What [`Sys::clear_old_root`] removed, and what it could not.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Cleared {
-    pub entries: u64,
-    pub bytes: u64,
-    /// One line per entry left behind (`op path: errno`); the removal goes on past each.
-    pub failed: Vec<String>,
-}
 
 /// Power actions of `reboot(2)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +48,58 @@ pub trait Kmod: Sync {
     fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError>;
 }
 
-/// A program started by [`Sys::spawn_in`] (udevd, udevadm).
+/// `lstat(2)`, reduced to what the engines above read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: Kind,
+    /// st_mode's permission bits (0o7777).
+    pub mode: u32,
+    pub dev: u64,
+    /// Allocated bytes (st_blocks * 512).
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Symlink,
+    /// Device nodes, FIFOs, sockets.
+    Other,
+}
+
+/// `statfs(2)` of a filesystem: its magic and its space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsStat {
+    /// f_type (the filesystem magic, low 32 bits).
+    pub magic: u64,
+    /// Bytes an unprivileged writer can still put there (f_bavail * f_frsize).
+    pub available: u64,
+    /// Bytes in use (f_blocks - f_bfree, times f_frsize).
+    pub used: u64,
+}
+
+/// The mount(2) calls that change an existing mount rather than create one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountChange {
+    /// `mount --move src dst`.
+    Move { src: PathBuf, dst: PathBuf },
+    /// `mount --bind src dst`, not recursive: the mounts under `src` stay behind.
+    Bind { src: PathBuf, dst: PathBuf },
+    /// `mount -o remount,DATA path` (bind mode: the rootfs tmpfs gets its cap).
+    Remount { path: PathBuf, data: String },
+    /// `mount --make-rprivate path`.
+    MakeRprivate(PathBuf),
+}
+
+/// [`Sys::wait_child`] without a time limit (the emergency shell).
+pub const FOREVER: std::time::Duration = std::time::Duration::MAX;
+
+/// A program started by [`Sys::spawn_in`] (udevd, udevadm, the emergency shell).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spawn {
-    /// chroot here first (the new root: the initramfs copy is gone after the copy).
+    /// chroot here first (the new root: the initramfs copy is gone after the copy);
+    /// `/` stays where it is.
     pub root: PathBuf,
     pub argv: Vec<String>,
     pub env: Vec<String>,
@@ -51,58 +107,71 @@ pub struct Spawn {
     pub new_group: bool,
     /// stdout and stderr to /dev/null (udevd's per-rule chatter), else inherited.
     pub quiet: bool,
+    /// A new session with this terminal as its controlling tty and stdio (a shell).
+    pub tty: Option<PathBuf>,
 }
 
 /// Copy-engine progress/warning sink.
 pub type Warn<'a> = &'a mut dyn FnMut(&str);
 
+/// The syscalls of the boot. More than fifteen: a few are process-state queries the
+/// kernel answers without a path (`pid`, `stdio_open`), and the copy engine is still
+/// three calls (`resolve_sources`, `measure`, `copy`; pending, see tests/seam.rs).
 pub trait Sys {
     /// `mount -t fstype -o data source target` (the target is created if missing).
     fn mount(&self, row: &MountRow) -> Result<(), SysError>;
+    /// Move, bind, remount or make private an existing mount.
+    fn mount_change(&self, change: &MountChange) -> Result<(), SysError>;
     /// `umount2(path, MNT_DETACH if detach)`.
     fn umount(&self, path: &Path, detach: bool) -> Result<(), SysError>;
-    /// `mount(src, dst, MS_MOVE)`.
-    fn mount_move(&self, src: &Path, dst: &Path) -> Result<(), SysError>;
-    /// `mount --make-rprivate path`.
-    fn make_rprivate(&self, path: &Path) -> Result<(), SysError>;
+    /// mkdir(2) of `path` and its missing parents.
     fn mkdir_p(&self, path: &Path) -> Result<(), SysError>;
-    fn chdir(&self, path: &Path) -> Result<(), SysError>;
-    fn chroot(&self, path: &Path) -> Result<(), SysError>;
-    /// statfs f_type (the filesystem magic).
-    fn fs_magic(&self, path: &Path) -> Result<u64, SysError>;
-    /// Bytes an unprivileged writer can still put on the filesystem at `path`.
-    fn fs_available(&self, path: &Path) -> Result<u64, SysError>;
-    /// st_dev of `path` (without following a final symlink).
-    fn device_of(&self, path: &Path) -> Result<u64, SysError>;
-    fn pid(&self) -> u32;
-    /// Whether `path`, seen from inside `root`, is a regular file with an execute bit;
-    /// symlinks are followed within `root` (an absolute link target is taken from
-    /// `root`, as it will be after switch_root).
-    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError>;
-    fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
-    /// The kernel log buffer (syslog(2) READ_ALL), for the emergency report.
-    fn dmesg(&self) -> Result<String, SysError>;
-    /// Write a whole file (0644), creating its parent directories.
-    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
-    /// Delete everything under `root` that lives on root's own device (switch_root's
-    /// RAM reclaim); never descends into other mounts.
-    fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError>;
     /// Create the console node (c 5 1, 0600) unless it exists already.
     fn mknod_console(&self, path: &Path) -> Result<(), SysError>;
-    /// dup2 a fresh O_RDWR open of `console` onto fds 0, 1 and 2.
-    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError>;
+    /// open + read of a whole file.
+    fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
+    /// open(O_CREAT|O_TRUNC, 0644) + write of a whole file, creating its parent
+    /// directories.
+    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// unlink(2), or rmdir(2) when `dir`.
+    fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError>;
+    /// lstat(2).
+    fn lstat(&self, path: &Path) -> Result<Stat, SysError>;
+    /// faccessat(X_OK)-like, for a root not yet switched to: whether `path`, seen from
+    /// inside `root`, is a regular file with an execute bit; symlinks are followed
+    /// within `root` (an absolute link target is taken from `root`, as it will be after
+    /// switch_root).
+    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError>;
+    /// getdents(2): the names in directory `path` (no `.` and `..`), sorted.
+    fn list_dir(&self, path: &Path) -> Result<Vec<std::ffi::OsString>, SysError>;
+    fn statfs(&self, path: &Path) -> Result<FsStat, SysError>;
+    fn chdir(&self, path: &Path) -> Result<(), SysError>;
+    fn chroot(&self, path: &Path) -> Result<(), SysError>;
+    fn pid(&self) -> u32;
     /// Whether fd 0..2 are open (the kernel leaves them closed without /dev/console).
     fn stdio_open(&self) -> bool;
+    /// dup2 a fresh O_RDWR open of `console` onto fds 0, 1 and 2.
+    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError>;
     /// Default dispositions for every signal and an empty mask (execve keeps both).
     fn reset_signals(&self) -> Result<(), SysError>;
     /// execve; returns only on failure (a recorder returns Ok).
     fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError>;
-    /// Run `shell` on `console` as a new session, chrooted into `root` unless it is
-    /// `/`, and wait for it; returns its status.
-    fn run_shell(&self, shell: &Path, root: &Path, console: &Path, env: &[String]) -> Result<i32, SysError>;
-    /// Reap exited children; returns how many.
+    /// fork, set the child up as `cmd` says, exec; returns the pid without waiting.
+    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError>;
+    /// Wait for `pid` up to `timeout` ([`FOREVER`]: no limit, reaping any other child
+    /// on the way): Some(status) when it ended (128+signal when killed), None when it
+    /// is still running.
+    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError>;
+    /// Reap exited children without blocking; returns how many.
     fn reap(&self) -> u32;
+    /// `kill -SIG -pgid`: the whole process group.
+    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError>;
+    /// The module syscalls (see [`Kmod`]).
+    fn kmod(&self) -> &dyn Kmod;
+    /// sync + reboot(2).
     fn power(&self, action: Power) -> Result<(), SysError>;
+    /// klogctl(SYSLOG_ACTION_READ_ALL): the kernel log buffer's bytes.
+    fn klog(&self) -> Result<Vec<u8>, SysError>;
     /// Size the copy will take (see [`crate::copy::measure`]).
     fn measure(
         &self,
@@ -110,7 +179,9 @@ pub trait Sys {
         sources: &[PathBuf],
         spec: &CopySpec,
     ) -> Result<Footprint, crate::copy::CopyError>;
-    /// The copy itself (see [`crate::copy::copy_tree`]).
+    /// The copy itself (see [`crate::copy::copy_tree`]): one call, because the copy
+    /// engine's fd-level walk (openat/linkat/fchownat/xattrs/copy_file_range) is not
+    /// yet expressed in these syscalls (tests/seam.rs lists copy/ as PENDING).
     fn copy(
         &self,
         src_root: &Path,
@@ -119,26 +190,6 @@ pub trait Sys {
         spec: &CopySpec,
         warn: Warn<'_>,
     ) -> Result<CopyStats, crate::copy::CopyError>;
-    /// The module syscalls (see [`Kmod`]).
-    fn kmod(&self) -> &dyn Kmod;
-    /// fork, chroot, exec; returns the pid without waiting. stdio is inherited.
-    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError>;
-    /// Wait for `pid` up to `timeout`: Some(status) when it ended (128+signal when
-    /// killed), None when it is still running.
-    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError>;
-    /// `kill -SIG -pgid`: the whole process group.
-    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError>;
-    /// `mount -o remount,DATA path` (bind mode: the rootfs tmpfs gets its cap).
-    fn remount(&self, path: &Path, data: &str) -> Result<(), SysError>;
-    /// `mount --bind src dst`, not recursive: the mounts under `src` stay behind.
-    fn bind_mount(&self, src: &Path, dst: &Path) -> Result<(), SysError>;
-    /// Bytes in use on the filesystem at `path` (statvfs blocks - free).
-    fn fs_used(&self, path: &Path) -> Result<u64, SysError>;
-    /// The names in directory `path` (no `.` and `..`).
-    fn list_dir(&self, path: &Path) -> Result<Vec<String>, SysError>;
-    /// `rm -rf --one-file-system path`: a file, or a directory and what it holds on
-    /// its own device (a mount point inside stays, as does the directory then).
-    fn remove_path(&self, path: &Path) -> Result<Cleared, SysError>;
     /// Top-level sources matching the copy patterns (see [`crate::copy::resolve_sources`]).
     fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, crate::copy::CopyError>;
 }

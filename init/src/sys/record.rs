@@ -1,21 +1,23 @@
-//! A [`Sys`] that performs nothing: it records every call, in order, as the shell-like
-//! line an operator would read, and fails the calls a test asks it to fail
-//! (`fail_on("mount", "/mnt/root", Errno::NOSPC)`), so tests check whole call
-//! sequences and every error path without root.
+//! A [`Sys`] that performs nothing: it records every call, in order, as a typed
+//! [`Call`] (shown as the shell-like line an operator would read), and fails the calls
+//! a test asks it to fail (`fail_on("mount", "/mnt/root", Errno::NOSPC)`), so tests
+//! check whole call sequences and every error path without root.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use rustix::io::Errno;
 
+pub use super::record_call::Call;
+use super::record_fs::{default_lstat, Tree};
 use super::record_kmod::RecordKmod;
-use super::{Cleared, Kmod, Power, Spawn, Sys, Warn};
+use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Warn};
 use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
 
 pub struct RecordSys {
-    pub(crate) calls: RefCell<Vec<String>>,
+    pub(crate) calls: RefCell<Vec<Call>>,
     /// Files written through `write_file`, in order.
     pub written: RefCell<Vec<(PathBuf, Vec<u8>)>>,
     pub(crate) failures: RefCell<Vec<(&'static str, PathBuf, Errno)>>,
@@ -29,8 +31,10 @@ pub struct RecordSys {
     pub magic: u64,
     /// What `dmesg` returns.
     pub dmesg: String,
-    /// What `list_dir` returns (any directory) and `fs_used` says.
+    /// What `list_dir` returns (any directory, without a `tree`) and `statfs` says used.
     pub listing: Vec<String>,
+    /// When not empty, the files `lstat`, `list_dir` and `unlink` see (and change).
+    pub tree: RefCell<Tree>,
     pub used: u64,
     /// The module syscalls, recorded on their own (they come from several threads).
     pub kmod: RecordKmod,
@@ -59,6 +63,7 @@ impl Default for RecordSys {
                 .map(String::from)
                 .to_vec(),
             used: 12 << 20,
+            tree: RefCell::default(),
             kmod: RecordKmod::default(),
         }
     }
@@ -70,181 +75,159 @@ impl RecordSys {
         self.failures.borrow_mut().push((op, path.into(), errno));
     }
 
-    /// The calls so far, one line each.
+    /// The calls so far, one shell-like line each.
     pub fn calls(&self) -> Vec<String> {
+        self.calls.borrow().iter().map(Call::to_string).collect()
+    }
+
+    /// The calls so far, typed.
+    pub fn entries(&self) -> Vec<Call> {
         self.calls.borrow().clone()
     }
 
-    fn call(&self, op: &'static str, path: &Path, line: String) -> Result<(), SysError> {
-        self.calls.borrow_mut().push(line);
+    /// Record `call`; fail it when a test asked for that (op, path).
+    fn call(&self, call: Call) -> Result<(), SysError> {
+        let (op, path) = (call.op(), call.path());
+        self.calls.borrow_mut().push(call);
         let mut failures = self.failures.borrow_mut();
-        if let Some(i) = failures.iter().position(|(o, p, _)| *o == op && p == path) {
+        if let Some(i) = failures.iter().position(|(o, p, _)| *o == op && *p == path) {
             let (_, _, errno) = failures.remove(i);
             return Err(SysError::new(op, path, errno));
         }
         Ok(())
     }
+
+    fn tree_used(&self) -> bool {
+        !self.tree.borrow().nodes.is_empty()
+    }
 }
 
 impl Sys for RecordSys {
     fn mount(&self, row: &MountRow) -> Result<(), SysError> {
-        let opts = if row.data.is_empty() {
-            String::new()
-        } else {
-            format!(" -o {}", row.data)
-        };
-        self.call(
-            "mount",
-            Path::new(&row.target),
-            format!("mount -t {}{opts} {} {}", row.fstype, row.source, row.target),
-        )
+        self.call(Call::Mount(row.clone()))
+    }
+    fn mount_change(&self, change: &MountChange) -> Result<(), SysError> {
+        self.call(Call::MountChange(change.clone()))
     }
     fn umount(&self, path: &Path, detach: bool) -> Result<(), SysError> {
-        let l = if detach { " -l" } else { "" };
-        self.call("umount", path, format!("umount{l} {}", path.display()))
-    }
-    fn mount_move(&self, src: &Path, dst: &Path) -> Result<(), SysError> {
-        self.call(
-            "mount --move",
-            src,
-            format!("mount --move {} {}", src.display(), dst.display()),
-        )
-    }
-    fn make_rprivate(&self, path: &Path) -> Result<(), SysError> {
-        self.call(
-            "mount --make-rprivate",
-            path,
-            format!("mount --make-rprivate {}", path.display()),
-        )
+        self.call(Call::Umount {
+            path: path.into(),
+            detach,
+        })
     }
     fn mkdir_p(&self, path: &Path) -> Result<(), SysError> {
-        self.call("mkdir", path, format!("mkdir -p {}", path.display()))
+        self.call(Call::Mkdir(path.into()))
     }
-    fn chdir(&self, path: &Path) -> Result<(), SysError> {
-        self.call("chdir", path, format!("cd {}", path.display()))
-    }
-    fn chroot(&self, path: &Path) -> Result<(), SysError> {
-        self.call("chroot", path, format!("chroot {}", path.display()))
-    }
-    fn fs_magic(&self, path: &Path) -> Result<u64, SysError> {
-        self.call("statfs", path, format!("statfs {}", path.display()))
-            .map(|_| self.magic)
-    }
-    fn fs_available(&self, path: &Path) -> Result<u64, SysError> {
-        self.call("statvfs", path, format!("statvfs {}", path.display()))
-            .map(|_| self.available)
-    }
-    fn device_of(&self, path: &Path) -> Result<u64, SysError> {
-        self.call("stat", path, format!("stat {}", path.display()))?;
-        // Distinct devices for / and anything else, as on a real boot.
-        Ok(if path == Path::new("/") { 1 } else { 2 })
-    }
-    fn pid(&self) -> u32 {
-        self.pid
-    }
-    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
-        let full = root.join(path.strip_prefix("/").unwrap_or(path));
-        self.call("stat", &full, format!("test -x {}", full.display()))?;
-        Ok(self.executables.contains(&full))
+    fn mknod_console(&self, path: &Path) -> Result<(), SysError> {
+        self.call(Call::MknodConsole(path.into()))
     }
     fn read_to_string(&self, path: &Path) -> Result<String, SysError> {
-        self.call("read", path, format!("cat {}", path.display()))?;
+        self.call(Call::Read(path.into()))?;
         Ok(if path == Path::new("/proc/meminfo") {
             self.meminfo.clone()
         } else {
             String::new()
         })
     }
-    fn dmesg(&self) -> Result<String, SysError> {
-        self.call("syslog", Path::new("-"), "dmesg".into())
-            .map(|_| self.dmesg.clone())
-    }
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
         self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
-        self.call(
-            "write",
-            path,
-            format!("write {} ({} bytes)", path.display(), data.len()),
-        )
-    }
-    fn clear_old_root(&self, root: &Path) -> Result<Cleared, SysError> {
-        self.call("unlink", root, format!("rm -rf --one-file-system {}", root.display()))?;
-        Ok(Cleared {
-            entries: 3,
-            bytes: 4096,
-            failed: Vec::new(),
+        self.call(Call::Write {
+            path: path.into(),
+            len: data.len(),
         })
     }
-    fn remount(&self, path: &Path, data: &str) -> Result<(), SysError> {
-        self.call(
-            "mount -o remount",
-            path,
-            format!("mount -o remount,{data} {}", path.display()),
-        )
+    fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError> {
+        self.call(Call::Unlink { path: path.into(), dir })?;
+        if self.tree_used() {
+            let op = if dir { "rmdir" } else { "unlink" };
+            self.tree
+                .borrow_mut()
+                .unlink(path, dir)
+                .map_err(|e| SysError::new(op, path, e))?;
+        }
+        Ok(())
     }
-    fn bind_mount(&self, src: &Path, dst: &Path) -> Result<(), SysError> {
-        self.call(
-            "mount --bind",
-            dst,
-            format!("mount --bind {} {}", src.display(), dst.display()),
-        )
+    fn lstat(&self, path: &Path) -> Result<Stat, SysError> {
+        self.call(Call::Lstat(path.into()))?;
+        if self.tree_used() {
+            return self
+                .tree
+                .borrow()
+                .lstat(path)
+                .map_err(|e| SysError::new("stat", path, e));
+        }
+        Ok(default_lstat(path))
     }
-    fn fs_used(&self, path: &Path) -> Result<u64, SysError> {
-        self.call("statvfs", path, format!("statvfs {}", path.display()))
-            .map(|_| self.used)
+    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
+        let full = root.join(path.strip_prefix("/").unwrap_or(path));
+        self.call(Call::TestX(full.clone()))?;
+        Ok(self.executables.contains(&full))
     }
-    fn list_dir(&self, path: &Path) -> Result<Vec<String>, SysError> {
-        self.call("opendir", path, format!("ls {}", path.display()))
-            .map(|_| self.listing.clone())
+    fn list_dir(&self, path: &Path) -> Result<Vec<std::ffi::OsString>, SysError> {
+        self.call(Call::ListDir(path.into()))?;
+        if self.tree_used() {
+            return Ok(self.tree.borrow().children(path));
+        }
+        Ok(self.listing.iter().map(Into::into).collect())
     }
-    fn remove_path(&self, path: &Path) -> Result<Cleared, SysError> {
-        self.call("unlink", path, format!("rm -rf {}", path.display()))?;
-        Ok(Cleared {
-            entries: 1,
-            bytes: 4096,
-            failed: Vec::new(),
+    fn statfs(&self, path: &Path) -> Result<FsStat, SysError> {
+        self.call(Call::Statfs(path.into()))?;
+        Ok(FsStat {
+            magic: self.magic,
+            available: self.available,
+            used: self.used,
         })
     }
-    fn mknod_console(&self, path: &Path) -> Result<(), SysError> {
-        self.call("mknod", path, format!("mknod {} c 5 1", path.display()))
+    fn chdir(&self, path: &Path) -> Result<(), SysError> {
+        self.call(Call::Chdir(path.into()))
     }
-    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError> {
-        self.call("open", console, format!("exec <>{} 1>&0 2>&0", console.display()))
+    fn chroot(&self, path: &Path) -> Result<(), SysError> {
+        self.call(Call::Chroot(path.into()))
+    }
+    fn pid(&self) -> u32 {
+        self.pid
     }
     fn stdio_open(&self) -> bool {
         self.stdio
     }
+    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError> {
+        self.call(Call::ReopenStdio(console.into()))
+    }
     fn reset_signals(&self) -> Result<(), SysError> {
-        self.call("sigprocmask", Path::new("-"), "reset signals".into())
+        self.call(Call::ResetSignals)
     }
     fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError> {
-        self.call(
-            "execve",
-            path,
-            format!("exec {} argv={argv:?} env={env:?}", path.display()),
-        )
+        self.call(Call::Exec {
+            path: path.into(),
+            argv: argv.to_vec(),
+            env: env.to_vec(),
+        })
     }
-    fn run_shell(&self, shell: &Path, root: &Path, console: &Path, _env: &[String]) -> Result<i32, SysError> {
-        let chroot = if root == Path::new("/") {
-            String::new()
-        } else {
-            format!("chroot {} ", root.display())
-        };
-        self.call(
-            "execve",
-            shell,
-            format!("{chroot}{} <>{}", shell.display(), console.display()),
-        )
-        .map(|_| 0)
+    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError> {
+        self.call(Call::Spawn(cmd.clone()))?;
+        // A pid per spawn, stable across runs: the call's position.
+        Ok(100 + self.calls.borrow().len() as u32)
+    }
+    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError> {
+        self.call(Call::Wait { pid, timeout }).map(|_| Some(0))
     }
     fn reap(&self) -> u32 {
         0
     }
+    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError> {
+        self.call(Call::Kill { pgid, signal })
+    }
+    fn kmod(&self) -> &dyn Kmod {
+        &self.kmod
+    }
     fn power(&self, action: Power) -> Result<(), SysError> {
-        self.call("reboot", Path::new("-"), format!("{action:?}"))
+        self.call(Call::Power(action))
+    }
+    fn klog(&self) -> Result<Vec<u8>, SysError> {
+        self.call(Call::Klog).map(|_| self.dmesg.clone().into_bytes())
     }
     fn measure(&self, src_root: &Path, _sources: &[PathBuf], _spec: &CopySpec) -> Result<Footprint, CopyError> {
-        self.calls.borrow_mut().push(format!("du {}", src_root.display()));
+        self.calls.borrow_mut().push(Call::Measure(src_root.into()));
         Ok(self.footprint)
     }
     fn copy(
@@ -255,33 +238,12 @@ impl Sys for RecordSys {
         _: &CopySpec,
         _: Warn<'_>,
     ) -> Result<CopyStats, CopyError> {
-        let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
-        self.calls.borrow_mut().push(format!(
-            "cp -a {} {} (from {})",
-            list.join(" "),
-            dst_root.display(),
-            src_root.display()
-        ));
+        self.calls.borrow_mut().push(Call::Copy {
+            src_root: src_root.into(),
+            dst_root: dst_root.into(),
+            sources: sources.to_vec(),
+        });
         Ok(CopyStats::default())
-    }
-    fn kmod(&self) -> &dyn Kmod {
-        &self.kmod
-    }
-    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError> {
-        let prog = cmd.argv.first().cloned().unwrap_or_default();
-        let pgrp = if cmd.new_group { " (new group)" } else { "" };
-        let line = format!("chroot {} {} &{pgrp}", cmd.root.display(), cmd.argv.join(" "));
-        self.call("spawn", Path::new(&prog), line)?;
-        // A pid per spawn, stable across runs: the call's position.
-        Ok(100 + self.calls.borrow().len() as u32)
-    }
-    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError> {
-        let line = format!("wait {pid} (up to {} ms)", timeout.as_millis());
-        self.call("wait", Path::new(&pid.to_string()), line).map(|_| Some(0))
-    }
-    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError> {
-        let path = format!("-{pgid}");
-        self.call("kill", Path::new(&path), format!("kill -{signal} {path}"))
     }
     fn resolve_sources(&self, _src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
         Ok(spec
