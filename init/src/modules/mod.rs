@@ -4,6 +4,8 @@
 
 pub mod decompress;
 pub mod load;
+pub mod moved;
+pub mod tree;
 
 pub use zos_common::modules::{glob, index, normalize, options};
 

@@ -282,8 +282,9 @@ impl Sys for LinuxSys {
         let tty = cstring("open", console.as_os_str().as_bytes())?;
         let (_a, argv_p) = c_array(&[shell.display().to_string()])?;
         let (_e, env_p) = c_array(env)?;
-        // SAFETY: fork in a single-threaded init; the child only calls async-signal-safe
-        // functions on data prepared before the fork, then execs or _exits.
+        // SAFETY: the child only calls async-signal-safe functions on data prepared
+        // before the fork, then execs or _exits, so the coldplug and module threads
+        // that may run meanwhile (a break before the copy) cannot leave it a held lock.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(SysError::new("fork", shell, Errno::from_raw_os_error(last_errno())));

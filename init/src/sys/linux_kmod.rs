@@ -77,9 +77,9 @@ pub(super) fn spawn_in(cmd: &Spawn) -> Result<u32, SysError> {
     env_p.push(std::ptr::null());
     let new_group = cmd.new_group;
     let quiet = cmd.quiet;
-    // SAFETY: called while the init has no other threads (the module loader's threads
-    // are joined before any stage returns); the child only makes async-signal-safe
-    // calls on data built before the fork, then execs or _exits.
+    // SAFETY: the child only makes async-signal-safe calls on data built before the
+    // fork, then execs or _exits, so other threads of the init (none in udev mode,
+    // which runs after the overlap's join) cannot leave it a held lock.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(SysError::new("fork", prog_path, last_errno()));

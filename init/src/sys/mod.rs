@@ -56,7 +56,9 @@ pub struct Spawn {
 /// Copy-engine progress/warning sink.
 pub type Warn<'a> = &'a mut dyn FnMut(&str);
 
-pub trait Sys {
+/// `Sync`: coldplug and the module loader run on their own threads while the copy
+/// runs (run_overlap.rs), all through the one seam.
+pub trait Sys: Sync {
     /// `mount -t fstype -o data source target` (the target is created if missing).
     fn mount(&self, row: &MountRow) -> Result<(), SysError>;
     /// `umount2(path, MNT_DETACH if detach)`.

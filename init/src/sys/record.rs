@@ -3,8 +3,8 @@
 //! (`fail_on("mount", "/mnt/root", Errno::NOSPC)`), so tests check whole call
 //! sequences and every error path without root.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
@@ -14,11 +14,26 @@ use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
 
+/// A `RefCell`-like cell that is `Sync` (a mutex): the overlapped stages call the
+/// recorder from their own threads. Never borrowed twice at once (as a `RefCell`).
+#[derive(Default)]
+pub struct Shared<T>(Mutex<T>);
+
+impl<T> Shared<T> {
+    pub fn borrow(&self) -> MutexGuard<'_, T> {
+        // A test that panicked while holding it has failed already.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn borrow_mut(&self) -> MutexGuard<'_, T> {
+        self.borrow()
+    }
+}
+
 pub struct RecordSys {
-    pub(crate) calls: RefCell<Vec<String>>,
+    pub(crate) calls: Shared<Vec<String>>,
     /// Files written through `write_file`, in order.
-    pub written: RefCell<Vec<(PathBuf, Vec<u8>)>>,
-    pub(crate) failures: RefCell<Vec<(&'static str, PathBuf, Errno)>>,
+    pub written: Shared<Vec<(PathBuf, Vec<u8>)>>,
+    pub(crate) failures: Shared<Vec<(&'static str, PathBuf, Errno)>>,
     /// What `measure` reports, and what `fs_available` / meminfo say.
     pub footprint: Footprint,
     pub available: u64,
@@ -34,14 +49,17 @@ pub struct RecordSys {
     pub used: u64,
     /// The module syscalls, recorded on their own (they come from several threads).
     pub kmod: RecordKmod,
+    /// What copy-and-free removes as the module loader sees it: `copy` (with
+    /// `free_source`) hands these to [`RecordKmod::free`].
+    pub copy_frees: Vec<PathBuf>,
 }
 
 impl Default for RecordSys {
     fn default() -> Self {
         RecordSys {
-            calls: RefCell::default(),
-            written: RefCell::default(),
-            failures: RefCell::default(),
+            calls: Shared::default(),
+            written: Shared::default(),
+            failures: Shared::default(),
             footprint: Footprint {
                 bytes: 10 << 20,
                 files: 100,
@@ -60,6 +78,7 @@ impl Default for RecordSys {
                 .to_vec(),
             used: 12 << 20,
             kmod: RecordKmod::default(),
+            copy_frees: Vec::new(),
         }
     }
 }
@@ -252,7 +271,7 @@ impl Sys for RecordSys {
         src_root: &Path,
         dst_root: &Path,
         sources: &[PathBuf],
-        _: &CopySpec,
+        spec: &CopySpec,
         _: Warn<'_>,
     ) -> Result<CopyStats, CopyError> {
         let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
@@ -262,6 +281,9 @@ impl Sys for RecordSys {
             dst_root.display(),
             src_root.display()
         ));
+        if spec.free_source {
+            self.kmod.free(&self.copy_frees);
+        }
         Ok(CopyStats::default())
     }
     fn kmod(&self) -> &dyn Kmod {
