@@ -141,7 +141,7 @@ impl Hardware {
             log::stage(Level::Debug, Stage::Modules, &format!("{name}: {why}"));
         }
         for (via, e) in plan.failed {
-            let line = format!("modules: {e} (wanted by {via})");
+            let line = format!("modules: {e} (wanted by {via}); the boot goes on without it");
             log::warn(&line);
             report.modules.push(ModuleRecord {
                 name: module_of(&e),
@@ -182,7 +182,7 @@ impl Hardware {
                     Some(e.to_string())
                 }
                 Err(e) => {
-                    let line = format!("modules: {e} (wanted by {})", o.via);
+                    let line = format!("modules: {e} (wanted by {}); the boot goes on without it", o.via);
                     log::warn(&line);
                     Some(e.to_string())
                 }

@@ -241,3 +241,7 @@ fn work(sys: &dyn Sys, cfg: &Config, task: &Task, mut hw: Hardware, inputs: &Inp
         hw,
     }
 }
+
+#[cfg(test)]
+#[path = "run_overlap_tests.rs"]
+mod tests;
