@@ -46,7 +46,12 @@ pub(super) struct Inputs {
 impl Inputs {
     fn index(&self) -> Option<Arc<ModIndex>> {
         self.index
-            .get_or_init(|| tree::load_index(&self.from, &mut |p| read_either(p, &self.from, &self.to)).map(Arc::new))
+            .get_or_init(|| {
+                let idx = tree::load_index(&self.from, &mut |p| read_either(p, &self.from, &self.to))?;
+                // The kernel's requests meanwhile answer misses from it (modprobe.rs).
+                crate::modprobe::publish_lookup(&idx, &self.from);
+                Some(Arc::new(idx))
+            })
             .clone()
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod decompress;
 pub mod load;
+pub mod lookup;
 pub mod moved;
 pub mod tree;
 
