@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::coldplug::rules::pass::{self, RulesPass};
@@ -36,8 +36,17 @@ pub struct Hardware {
     pub modules_dir: Option<PathBuf>,
     /// Loader threads (None: [`load::default_workers`]).
     pub workers: Option<usize>,
-    index: Option<Option<Rc<ModIndex>>>,
-    conf: Option<Rc<ModprobeConf>>,
+    /// The new root's copy of the module tree, while copy-and-free runs at the same
+    /// time: a module file gone from the index's directory loads from here
+    /// ([`Moved`]).
+    pub moves_to: Option<PathBuf>,
+    /// Keep the unmatched-modalias list for [`Hardware::write_unmatched`] instead of
+    /// writing it into a new root the copy is still filling.
+    pub defer_unmatched: bool,
+    index: Option<Option<Arc<ModIndex>>>,
+    conf: Option<Arc<ModprobeConf>>,
+    rules: Option<RulesPass>,
+    unmatched: Option<Vec<String>>,
     loaded: Option<HashSet<String>>,
 }
 
@@ -48,8 +57,12 @@ impl Default for Hardware {
             release: None,
             modules_dir: None,
             workers: None,
+            moves_to: None,
+            defer_unmatched: false,
             index: None,
             conf: None,
+            rules: None,
+            unmatched: None,
             loaded: None,
         }
     }
@@ -64,57 +77,41 @@ impl Hardware {
         if let Some(d) = &self.modules_dir {
             return d.clone();
         }
-        let release = self
-            .release
+        root_of(cfg).join("lib/modules").join(self.release())
+    }
+
+    /// `uname -r`, or the release a test gave.
+    pub fn release(&self) -> String {
+        self.release
             .clone()
-            .unwrap_or_else(|| rustix::system::uname().release().to_string_lossy().into_owned());
-        root_of(cfg).join("lib/modules").join(release)
+            .unwrap_or_else(|| rustix::system::uname().release().to_string_lossy().into_owned())
     }
 
     /// The index, read once. None (logged once) when the image has no modules.
-    fn index(&mut self, cfg: &Config) -> Option<Rc<ModIndex>> {
+    fn index(&mut self, cfg: &Config) -> Option<Arc<ModIndex>> {
         if self.index.is_none() {
             let dir = self.dir(cfg);
-            let idx = match ModIndex::load(&dir) {
-                Ok(i) => {
-                    log::stage(
-                        Level::Debug,
-                        Stage::Modules,
-                        &format!(
-                            "{}: {} modules, {} aliases, {} built in",
-                            dir.display(),
-                            i.modules.len(),
-                            i.aliases.len(),
-                            i.builtin.len()
-                        ),
-                    );
-                    Some(Rc::new(i))
-                }
-                Err(e) if e.cause.kind() == std::io::ErrorKind::NotFound => {
-                    log::stage(
-                        Level::Info,
-                        Stage::Modules,
-                        &format!("no {}/modules.dep: this image has no modules", dir.display()),
-                    );
-                    None
-                }
-                Err(e) => {
-                    log::stage(Level::Warn, Stage::Modules, &format!("{e}; no module will be loaded"));
-                    None
-                }
-            };
-            self.index = Some(idx);
+            self.index = Some(crate::modules::tree::load_index(&dir, &mut |p| std::fs::read(p)).map(Arc::new));
         }
         self.index.clone().flatten()
     }
 
-    fn conf(&mut self, cfg: &Config) -> Rc<ModprobeConf> {
+    /// Use this index (read once for several threads) instead of reading one.
+    pub fn set_index(&mut self, idx: Option<Arc<ModIndex>>) {
+        self.index = Some(idx);
+    }
+
+    /// Use this modprobe.d configuration and these rules (read before the copy
+    /// frees them) instead of reading the new root's.
+    pub fn set_inputs(&mut self, conf: Arc<ModprobeConf>, rules: Option<RulesPass>) {
+        self.conf = Some(conf);
+        self.rules = rules;
+    }
+
+    fn conf(&mut self, cfg: &Config) -> Arc<ModprobeConf> {
         let root = root_of(cfg);
         self.conf
-            .get_or_insert_with(|| {
-                let (etc, lib) = (root.join("etc/modprobe.d"), root.join("lib/modprobe.d"));
-                Rc::new(ModprobeConf::load(&[&etc, &lib]))
-            })
+            .get_or_insert_with(|| Arc::new(crate::modules::tree::read_conf(&root)))
             .clone()
     }
 
@@ -144,7 +141,7 @@ impl Hardware {
             log::stage(Level::Debug, Stage::Modules, &format!("{name}: {why}"));
         }
         for (via, e) in plan.failed {
-            let line = format!("modules: {e} (wanted by {via})");
+            let line = format!("modules: {e} (wanted by {via}); the boot goes on without it");
             log::warn(&line);
             report.modules.push(ModuleRecord {
                 name: module_of(&e),
@@ -156,7 +153,14 @@ impl Hardware {
         }
         let codec = sys.read_to_string(&self.sysfs.join("module/compression")).ok();
         let workers = self.workers.unwrap_or_else(load::default_workers);
-        let outcomes = load::run(sys.kmod(), &plan.nodes, codec.as_deref(), workers);
+        let outcomes = crate::modules::tree::run(
+            sys.kmod(),
+            &idx.dir,
+            self.moves_to.as_deref(),
+            &plan.nodes,
+            codec.as_deref(),
+            workers,
+        );
         for o in &outcomes {
             let error = match &o.result {
                 Ok(done) => {
@@ -178,7 +182,7 @@ impl Hardware {
                     Some(e.to_string())
                 }
                 Err(e) => {
-                    let line = format!("modules: {e} (wanted by {})", o.via);
+                    let line = format!("modules: {e} (wanted by {}); the boot goes on without it", o.via);
                     log::warn(&line);
                     Some(e.to_string())
                 }
@@ -237,7 +241,10 @@ impl Hardware {
         let (mut loaded, mut failed) = (0usize, 0usize);
         // The rules tier (coldplug/rules): evaluated for each new device in the same
         // round as its modalias, and once more after the loop for devices without one.
-        let mut rules = RulesPass::new(&root_of(cfg), &self.sysfs);
+        let mut rules = self
+            .rules
+            .take()
+            .unwrap_or_else(|| RulesPass::new(&root_of(cfg), &self.sysfs));
         let sysfs = self.sysfs.clone();
         let base = Duration::from_millis(cfg.coldplug_quiet_ms);
         let quiet = || coldplug::late::quiet_now(sys, &sysfs, base);
@@ -289,7 +296,18 @@ impl Hardware {
                 }
             ),
         );
-        write_unmatched(&root_of(cfg), &sum.unmatched);
+        if self.defer_unmatched {
+            self.unmatched = Some(sum.unmatched);
+        } else {
+            write_unmatched(&root_of(cfg), &sum.unmatched);
+        }
+    }
+
+    /// Write the list [`Hardware::defer_unmatched`] kept (the new root is complete).
+    pub fn write_unmatched(&mut self, cfg: &Config) {
+        if let Some(list) = self.unmatched.take() {
+            write_unmatched(&root_of(cfg), &list);
+        }
     }
 
     /// [`Hardware::load`], counting (loaded, failed).

@@ -11,7 +11,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::Config;
@@ -19,6 +20,7 @@ use crate::hardware::Hardware;
 use crate::log;
 use crate::modules::index::{ModIndex, Resolved};
 use crate::modules::load::Request;
+use crate::modules::lookup;
 use crate::modules::options::ModprobeConf;
 use crate::report::{BootReport, ModuleRecord};
 use crate::sys::Sys;
@@ -30,8 +32,16 @@ pub const SELF: &str = "/init";
 /// nor the free touches (and which the new root mounts too).
 pub const REQUESTS: &str = "/dev/.zos-init-kernel-requests";
 
+/// The compact lookup of the module index ([`lookup`]): a request for a name
+/// nothing matches fails without parsing the index. On the same devtmpfs.
+pub const LOOKUP: &str = "/dev/.zos-init-modlookup";
+
 /// The path the kernel had, for [`restore_and_collect`].
 static WAS: Mutex<Option<String>> = Mutex::new(None);
+
+/// Set by [`install`]: the requests come to us, so PID 1 publishes the lookup once
+/// it has parsed the index ([`publish_lookup`]).
+static ANSWERING: AtomicBool = AtomicBool::new(false);
 
 /// Whether this process is the kernel asking for a module: `argv` is
 /// `[path, "-q", "--", name]` and we are not PID 1. Returns the name.
@@ -54,6 +64,7 @@ pub fn install(sys: &dyn Sys) {
                 was.as_deref().unwrap_or("?")
             ));
             *WAS.lock().unwrap_or_else(|e| e.into_inner()) = was;
+            ANSWERING.store(true, Ordering::Relaxed);
         }
         Err(e) => log::warn(&format!(
             "mounts: {e}; kernel module requests (crypto-*, fs-*) fail once the copy frees /sbin/modprobe"
@@ -70,9 +81,11 @@ pub fn restore_and_collect(sys: &dyn Sys, report: &mut BootReport, requests: &Pa
             ));
         }
     }
+    ANSWERING.store(false, Ordering::Relaxed);
     let text = std::fs::read_to_string(requests).unwrap_or_default();
-    // Read once: the new root sees this devtmpfs too.
+    // Read once: the new root sees this devtmpfs too (the lookup goes with it).
     let _ = std::fs::remove_file(requests);
+    let _ = std::fs::remove_file(LOOKUP);
     report.modules.extend(text.lines().filter_map(parse_line));
 }
 
@@ -137,10 +150,25 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
     let Some((dir, root)) = tree(&release) else {
         return fail(format!("no lib/modules/{release}/modules.dep in / or the new root"));
     };
-    let idx = match ModIndex::load(&dir) {
+    let stamp = lookup::stamp(&dir);
+    let known = std::fs::read_to_string(LOOKUP).ok();
+    let quick = known.as_deref().and_then(|t| lookup::may_resolve(t, &stamp, name));
+    if quick == Some(false) {
+        return fail(format!("no module or alias `{name}` in {}", dir.display()));
+    }
+    // While copy-and-free runs, the initramfs's files move to the new root: each
+    // file is read from where it still is (modules/moved.rs).
+    let moves_to = (root == Path::new("/"))
+        .then(|| PathBuf::from(Config::default().new_root).join(dir.strip_prefix("/").unwrap_or(&dir)));
+    let to = moves_to.clone().unwrap_or_else(|| dir.clone());
+    let idx = match ModIndex::load_with(&dir, &mut |p| crate::modules::moved::read_either(p, &dir, &to)) {
         Ok(i) => i,
         Err(e) => return fail(e.to_string()),
     };
+    if quick.is_none() {
+        // The first request (or the first after the index changed) makes the lookup.
+        let _ = lookup::publish(Path::new(LOOKUP), &lookup::build(&idx, &stamp));
+    }
     let conf = ModprobeConf::load(&[&root.join("etc/modprobe.d"), &root.join("lib/modprobe.d")]);
     let mods = match idx.resolve(name) {
         Resolved::Modules(m) if m == [crate::modules::normalize(name)] => m,
@@ -153,8 +181,11 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
         ..Default::default()
     };
     let mut hw = Hardware::default();
+    hw.moves_to = moves_to;
     hw.modules_dir = Some(dir);
     hw.release = Some(release);
+    // Parsed once: the loader uses this one.
+    hw.set_index(Some(Arc::new(idx)));
     let reqs: Vec<Request> = mods
         .into_iter()
         .map(|m| Request {
@@ -166,6 +197,19 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
     let outcomes = hw.load(sys, &cfg, &reqs, &mut report);
     report.modules.into_iter().for_each(record);
     i32::from(outcomes.iter().any(|o| o.result.is_err()))
+}
+
+/// PID 1 parsed `idx` (of the tree at `dir`): publish its lookup for the requests to
+/// come, when they come to us ([`install`]). A failure only costs speed.
+pub fn publish_lookup(idx: &ModIndex, dir: &Path) {
+    if !ANSWERING.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(e) = lookup::publish(Path::new(LOOKUP), &lookup::build(idx, &lookup::stamp(dir))) {
+        log::debug(&format!(
+            "modules: write {LOOKUP}: {e}; kernel requests parse the index each"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,12 @@ pub enum Step {
     /// Load these modules (the essential tier, then `modules_load=`) in one parallel
     /// batch; empty: nothing asked.
     LoadModules(Vec<Request>),
+    /// Run `Task` on its own thread from here on (coldplug and module loading overlap
+    /// the copy); the runner logs and times it under the task's stage.
+    Start(Task),
+    /// Wait for the threads of these stages (the switch needs their modules, and the
+    /// debug disk may overwrite the module tree).
+    Join(Vec<Stage>),
     /// Debug-file injection, when `/init-debug`, the config (`image_says`) or the
     /// cmdline's `zos.debug*` asks for it (decided at run time: `/init-debug` is a
     /// file of the image).
@@ -104,6 +110,14 @@ impl fmt::Display for Step {
                 f.write_str("modprobe -a")?;
                 for r in reqs {
                     write!(f, " {}", r.name)?;
+                }
+                Ok(())
+            }
+            Step::Start(task) => write!(f, "start on its own thread: {}", task.step()),
+            Step::Join(stages) => {
+                f.write_str("wait for the threads of")?;
+                for s in stages {
+                    write!(f, " {s}")?;
                 }
                 Ok(())
             }
@@ -205,7 +219,7 @@ pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
         };
         out.extend(steps.into_iter().map(|step| Planned { stage, step }));
     }
-    out
+    overlap::overlap(out)
 }
 
 /// Copy mode's new root: the shell's tmpfs, the fit check, the copy.
@@ -249,6 +263,35 @@ fn exclude_list(cfg: &Config) -> Vec<String> {
     v
 }
 
+/// What may run on a thread of its own: a stage's work that needs neither the new
+/// root nor the main thread's children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// Native coldplug (or off): reads /sys, loads from the initramfs's module tree.
+    Coldplug {
+        mode: ColdplugMode,
+        timeout: Duration,
+    },
+    LoadModules(Vec<Request>),
+}
+
+impl Task {
+    /// The step it is when run in place.
+    pub fn step(&self) -> Step {
+        match self {
+            Task::Coldplug { mode, timeout } => Step::Coldplug {
+                mode: *mode,
+                timeout: *timeout,
+            },
+            Task::LoadModules(reqs) => Step::LoadModules(reqs.clone()),
+        }
+    }
+}
+
+/// Moving coldplug and module loading onto threads: its own file, pure as the rest.
+#[path = "plan_overlap.rs"]
+mod overlap;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,8 +301,11 @@ mod tests {
         plan.iter().map(|p| format!("{}: {}", p.stage, p.step)).collect()
     }
 
+    /// The shell /init's steps, in its order for the main thread; coldplug and the
+    /// essential modules start on their own threads once proc, sys and dev are
+    /// mounted, and the switch waits for them.
     #[test]
-    fn copy_plan_is_the_shell_init() {
+    fn copy_plan_is_the_shell_init_with_hardware_overlapping_the_copy() {
         let cfg = Config {
             root_mode: RootMode::Copy,
             ..Config::default()
@@ -269,6 +315,8 @@ mod tests {
             "mounts: mount -t sysfs sysfs /sys",
             "mounts: mount -t devtmpfs devtmpfs /dev",
             "mounts: reopen stdio on /dev/console",
+            "hardware: start on its own thread: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
+            "modules: start on its own thread: modprobe -a btrfs fuse",
             "copy: mount -t tmpfs -o size=1536M tmpfs /mnt/root",
             "copy: check the rootfs fits /mnt/root",
             "copy: cp -a /bin /etc /lib* /usr /root /tmp /sbin /var /run /mnt/root (freeing each source)",
@@ -280,8 +328,7 @@ mod tests {
             "newroot: mount -t sysfs sysfs /mnt/root/sys",
             "newroot: mount -t devtmpfs devtmpfs /mnt/root/dev",
             "newroot: mount -t devpts devpts /mnt/root/dev/pts",
-            "hardware: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
-            "modules: modprobe -a btrfs fuse",
+            "modules: wait for the threads of hardware modules",
             "debug: inject debug files if asked (/init-debug, debug_inject = no, zos.debug=)",
             "switch: umount /proc",
             "switch: umount /sys",
@@ -339,10 +386,70 @@ mod tests {
     }
 
     #[test]
-    fn every_stage_appears_in_order() {
+    fn every_stage_appears_and_the_threads_are_joined_before_the_debug_stage() {
         let plan = build(&Config::default(), &[]);
         let mut stages: Vec<Stage> = plan.iter().map(|p| p.stage).collect();
         stages.dedup();
-        assert_eq!(stages, Stage::ALL);
+        use Stage::*;
+        assert_eq!(
+            stages,
+            [Mounts, Hardware, Modules, Copy, NewRoot, Modules, Debug, Switch]
+        );
+        let steps: Vec<&Step> = plan.iter().map(|p| &p.step).collect();
+        assert!(matches!(steps[3], Step::Start(Task::Coldplug { .. })));
+        assert!(matches!(steps[4], Step::Start(Task::LoadModules(_))));
+        assert!(steps.iter().any(|s| **s == Step::Join(vec![Hardware, Modules])));
+    }
+
+    /// What cannot or must not start early stays where the shell had it.
+    #[test]
+    fn udev_mode_breaks_and_an_empty_batch_keep_their_place() {
+        let plan_of = |cmdline: &str| {
+            let flags = cmdline::parse(cmdline);
+            let cfg = Config::default().with_flags(&flags);
+            lines(&build(&cfg, &flags.break_before))
+                .into_iter()
+                .filter(|l| !l.starts_with("mounts:") && !l.starts_with("copy:") && !l.starts_with("newroot:"))
+                .filter(|l| !l.starts_with("debug:") && !l.starts_with("switch:"))
+                .collect::<Vec<_>>()
+        };
+        // udevd runs from the new root, on the main thread; the modules still overlap.
+        assert_eq!(
+            plan_of("zos.coldplug=udev"),
+            [
+                "modules: start on its own thread: modprobe -a btrfs fuse",
+                "modules: wait for the threads of modules",
+                "hardware: coldplug udev: load the drivers of the devices present (settle within 10000 ms)",
+            ]
+        );
+        // A break before hardware: the shell stops where it always did, nothing started.
+        assert_eq!(
+            plan_of("zos.break=hardware"),
+            [
+                "hardware: shell (break before hardware)",
+                "hardware: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
+                "modules: modprobe -a btrfs fuse",
+            ]
+        );
+        assert_eq!(
+            plan_of("zos.break=modules modules_load=virtio_blk"),
+            [
+                "hardware: start on its own thread: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
+                "hardware: wait for the threads of hardware",
+                "modules: shell (break before modules)",
+                "modules: modprobe -a btrfs fuse virtio_blk",
+            ]
+        );
+        let flags = cmdline::parse("zos.coldplug=off");
+        let cfg = Config {
+            essential_modules: vec![],
+            ..Config::default().with_flags(&flags)
+        };
+        let l = lines(&build(&cfg, &[]));
+        assert!(l.contains(&"modules: modprobe: no module asked".to_string()), "{l:#?}");
+        assert!(
+            l.contains(&"hardware: wait for the threads of hardware".to_string()),
+            "{l:#?}"
+        );
     }
 }

@@ -82,9 +82,48 @@ impl<'a> Runner<'a> {
     }
 
     /// Run every step; returns only on failure (or after a recorder's "exec").
+    /// `Start` rows run on threads of this scope; a failure joins them first, so
+    /// their modules and lines are in before the emergency path.
     pub fn run(&mut self, plan: &[Planned]) -> Result<(), InitError> {
+        std::thread::scope(|scope| {
+            let mut tasks = overlap::Tasks::default();
+            let r = self.run_in(plan, scope, &mut tasks);
+            if let Err(e) = &r {
+                log::stage(
+                    Level::Info,
+                    e.stage,
+                    "waiting for the stages still running on their threads before the emergency path",
+                );
+                self.join(&mut tasks, e.stage);
+            }
+            r
+        })
+    }
+
+    fn run_in<'scope>(
+        &mut self,
+        plan: &[Planned],
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        tasks: &mut overlap::Tasks<'scope>,
+    ) -> Result<(), InitError>
+    where
+        'a: 'scope,
+    {
         let mut current: Option<(Stage, Duration)> = None;
         for p in plan {
+            // Thread rows: the thread times its own stage (run_overlap.rs).
+            match &p.step {
+                Step::Start(task) => {
+                    self.start(scope, tasks, task);
+                    continue;
+                }
+                Step::Join(_) => {
+                    self.close_stage(current.take());
+                    self.join(tasks, p.stage);
+                    continue;
+                }
+                _ => {}
+            }
             if current.map(|(s, _)| s) != Some(p.stage) {
                 self.close_stage(current.take());
                 current = Some((p.stage, log::since_boot()));
@@ -121,7 +160,7 @@ impl<'a> Runner<'a> {
         if let Some((stage, start)) = cur {
             let took = log::since_boot().saturating_sub(start);
             log::stage(Level::Info, stage, &format!("done in {}", log::ms(took)));
-            self.report.stages.push(StageTime { stage, start, took });
+            self.add_stage(StageTime { stage, start, took });
         }
     }
 
@@ -178,6 +217,9 @@ impl<'a> Runner<'a> {
                     self.hw.load(self.sys, self.cfg, reqs, &mut self.report);
                 }
             }
+            // Outside the run loop (which starts threads) a task runs in place.
+            Step::Start(task) => self.step(&task.step())?,
+            Step::Join(_) => {}
             Step::DebugInject { image_says } => self.debug_stage(*image_says),
             Step::Umount(p) => sys.umount(Path::new(p), false)?,
             Step::SwitchRoot {
@@ -348,6 +390,10 @@ pub(crate) fn unpack_failure(dmesg: &str) -> Option<String> {
         .lines()
         .find_map(|l| l.find("Initramfs unpacking failed").map(|i| l[i..].trim().to_string()))
 }
+
+/// Coldplug and module loading on their own threads: their own file, same `Runner`.
+#[path = "run_overlap.rs"]
+mod overlap;
 
 /// The new-root steps (copy, bind, auto): their own file, same `Runner`.
 #[path = "run_root.rs"]

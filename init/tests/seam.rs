@@ -46,6 +46,11 @@ const PENDING: &[(&str, &str)] = &[
     ("coldplug/rules/mod.rs", "reads the udev rules directories"),
     // Being reworked by the parallel-coldplug change; uname and one write.
     ("hardware.rs", "uname release; unmatched-modaliases write"),
+    // The overlap's module lookup across the two trees (initramfs, then the new root
+    // once copy-and-free freed a file): metadata, reads and the lookup cache file.
+    ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),
+    ("modules/moved.rs", "module file read from the old or the new root"),
+    ("run_overlap.rs", "canonicalize of the modules directory"),
     // The log is the sink every module (and the seam itself) writes to, from the
     // first line on, before any Sys exists: /dev/kmsg, CLOCK_BOOTTIME, printk_devkmsg.
     ("log.rs", "the /dev/kmsg sink and its clock"),

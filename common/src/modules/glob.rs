@@ -92,13 +92,13 @@ fn class(p: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
     None
 }
 
-fn has_glob(s: &str) -> bool {
+pub fn has_glob(s: &str) -> bool {
     s.bytes().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
 }
 
 /// The bus part of a modalias or pattern: up to the first `:` (`pci`, `virtio`,
 /// `acpi*`), or the whole string (`fs-btrfs`, `crypto-crc32c`).
-fn bus(s: &str) -> &str {
+pub fn bus(s: &str) -> &str {
     s.split(':').next().unwrap_or(s)
 }
 
@@ -144,6 +144,11 @@ impl AliasTable {
             }
         }
         out
+    }
+
+    /// (pattern, module) in file order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(p, m)| (p.as_str(), m.as_str()))
     }
 
     /// How many patterns a lookup of `modalias` tries (for tests of the prefilter).

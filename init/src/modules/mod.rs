@@ -4,6 +4,9 @@
 
 pub mod decompress;
 pub mod load;
+pub mod lookup;
+pub mod moved;
+pub mod tree;
 
 pub use zos_common::modules::{glob, index, normalize, options};
 

@@ -117,7 +117,9 @@ pub type Warn<'a> = &'a mut dyn FnMut(&str);
 /// The syscalls of the boot. More than fifteen: a few are process-state queries the
 /// kernel answers without a path (`pid`, `stdio_open`), and the copy engine is still
 /// three calls (`resolve_sources`, `measure`, `copy`; pending, see tests/seam.rs).
-pub trait Sys {
+/// `Sync`: coldplug and the module loader run on their own threads while the copy
+/// runs (run_overlap.rs), all through the one seam.
+pub trait Sys: Sync {
     /// `mount -t fstype -o data source target` (the target is created if missing).
     fn mount(&self, row: &MountRow) -> Result<(), SysError>;
     /// Move, bind, remount or make private an existing mount.

@@ -3,8 +3,8 @@
 //! a test asks it to fail (`fail_on("mount", "/mnt/root", Errno::NOSPC)`), so tests
 //! check whole call sequences and every error path without root.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
@@ -16,11 +16,26 @@ use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
 
+/// A `RefCell`-like cell that is `Sync` (a mutex): the overlapped stages call the
+/// recorder from their own threads. Never borrowed twice at once (as a `RefCell`).
+#[derive(Default)]
+pub struct Shared<T>(Mutex<T>);
+
+impl<T> Shared<T> {
+    pub fn borrow(&self) -> MutexGuard<'_, T> {
+        // A test that panicked while holding it has failed already.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn borrow_mut(&self) -> MutexGuard<'_, T> {
+        self.borrow()
+    }
+}
+
 pub struct RecordSys {
-    pub(crate) calls: RefCell<Vec<Call>>,
+    pub(crate) calls: Shared<Vec<Call>>,
     /// Files written through `write_file`, in order.
-    pub written: RefCell<Vec<(PathBuf, Vec<u8>)>>,
-    pub(crate) failures: RefCell<Vec<(&'static str, PathBuf, Errno)>>,
+    pub written: Shared<Vec<(PathBuf, Vec<u8>)>>,
+    pub(crate) failures: Shared<Vec<(&'static str, PathBuf, Errno)>>,
     /// What `measure` reports, and what `fs_available` / meminfo say.
     pub footprint: Footprint,
     pub available: u64,
@@ -34,18 +49,24 @@ pub struct RecordSys {
     /// What `list_dir` returns (any directory, without a `tree`) and `statfs` says used.
     pub listing: Vec<String>,
     /// When not empty, the files `lstat`, `list_dir` and `unlink` see (and change).
-    pub tree: RefCell<Tree>,
+    pub tree: Shared<Tree>,
     pub used: u64,
     /// The module syscalls, recorded on their own (they come from several threads).
     pub kmod: RecordKmod,
+    /// What copy-and-free removes as the module loader sees it: `copy` (with
+    /// `free_source`) hands these to [`RecordKmod::free`].
+    pub copy_frees: Vec<PathBuf>,
+    /// Extra mount points (without a `tree`): directories on another device, like
+    /// the API mounts of [`default_lstat`] (a test whose new root is a temp dir).
+    pub mount_points: Vec<PathBuf>,
 }
 
 impl Default for RecordSys {
     fn default() -> Self {
         RecordSys {
-            calls: RefCell::default(),
-            written: RefCell::default(),
-            failures: RefCell::default(),
+            calls: Shared::default(),
+            written: Shared::default(),
+            failures: Shared::default(),
             footprint: Footprint {
                 bytes: 10 << 20,
                 files: 100,
@@ -63,8 +84,10 @@ impl Default for RecordSys {
                 .map(String::from)
                 .to_vec(),
             used: 12 << 20,
-            tree: RefCell::default(),
+            tree: Shared::default(),
             kmod: RecordKmod::default(),
+            copy_frees: Vec::new(),
+            mount_points: Vec::new(),
         }
     }
 }
@@ -156,6 +179,11 @@ impl Sys for RecordSys {
                 .lstat(path)
                 .map_err(|e| SysError::new("stat", path, e));
         }
+        if self.mount_points.iter().any(|m| m == path) {
+            let mut st = default_lstat(Path::new("/mnt/root"));
+            st.dev = 2;
+            return Ok(st);
+        }
         Ok(default_lstat(path))
     }
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
@@ -235,7 +263,7 @@ impl Sys for RecordSys {
         src_root: &Path,
         dst_root: &Path,
         sources: &[PathBuf],
-        _: &CopySpec,
+        spec: &CopySpec,
         _: Warn<'_>,
     ) -> Result<CopyStats, CopyError> {
         self.calls.borrow_mut().push(Call::Copy {
@@ -243,6 +271,9 @@ impl Sys for RecordSys {
             dst_root: dst_root.into(),
             sources: sources.to_vec(),
         });
+        if spec.free_source {
+            self.kmod.free(&self.copy_frees);
+        }
         Ok(CopyStats::default())
     }
     fn resolve_sources(&self, _src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
