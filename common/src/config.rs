@@ -163,6 +163,9 @@ pub struct Config {
     pub coldplug_timeout_ms: u64,
     /// Native coldplug stops after this long without a new uevent, in ms.
     pub coldplug_quiet_ms: u64,
+    /// Bound on each module load the init makes, in ms (0: unbounded). A module still
+    /// in its init then is left to the kernel and the boot goes on (docs/MODULES.md).
+    pub module_timeout_ms: u64,
     /// Who answers the kernel's module requests until switch_root.
     pub kernel_requests: KernelRequests,
     /// The essential tier: loaded at every boot (the shell's `modprobe btrfs fuse`).
@@ -204,6 +207,7 @@ impl Default for Config {
             coldplug: ColdplugMode::Native,
             coldplug_timeout_ms: 10_000,
             coldplug_quiet_ms: 100,
+            module_timeout_ms: 30_000,
             kernel_requests: KernelRequests::Init,
             essential_modules: vec!["btrfs".into(), "fuse".into()],
             modules_load: Vec::new(),
@@ -271,6 +275,7 @@ impl Config {
             "coldplug" => self.coldplug = value.parse().map_err(|e| format!("coldplug: {e}"))?,
             "coldplug_timeout_ms" => self.coldplug_timeout_ms = millis(key, value)?,
             "coldplug_quiet_ms" => self.coldplug_quiet_ms = millis(key, value)?,
+            "module_timeout_ms" => self.module_timeout_ms = millis(key, value)?,
             "kernel_requests" => self.kernel_requests = value.parse().map_err(|e| format!("kernel_requests: {e}"))?,
             "essential_modules" => self.essential_modules = list(),
             "modules_load" => self.modules_load = list(),
@@ -290,11 +295,12 @@ impl Config {
     /// The hardware-stage keys (docs/MODULES.md).
     fn render_hardware(&self) -> String {
         format!(
-            "coldplug = {}\ncoldplug_timeout_ms = {}\ncoldplug_quiet_ms = {}\nkernel_requests = {}\nessential_modules = {}\n\
+            "coldplug = {}\ncoldplug_timeout_ms = {}\ncoldplug_quiet_ms = {}\nmodule_timeout_ms = {}\nkernel_requests = {}\nessential_modules = {}\n\
              modules_load = {}\nmodule_blacklist = {}\nmodule_params = {}\n",
             self.coldplug,
             self.coldplug_timeout_ms,
             self.coldplug_quiet_ms,
+            self.module_timeout_ms,
             self.kernel_requests,
             self.essential_modules.join(" "),
             self.modules_load.join(" "),

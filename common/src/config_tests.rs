@@ -36,6 +36,7 @@ fn render_parse_round_trip() {
     let hw = Config {
         coldplug: ColdplugMode::Udev,
         coldplug_timeout_ms: 5000,
+        module_timeout_ms: 2500,
         essential_modules: vec!["fuse".into()],
         modules_load: vec!["vfat".into()],
         module_blacklist: vec!["floppy".into(), "pcspkr".into()],

@@ -36,6 +36,7 @@ pub mod efi;
 mod error;
 pub mod exec;
 pub mod generic_kernel;
+pub mod kbuild;
 pub mod kernel;
 pub mod launch;
 pub mod netboot;

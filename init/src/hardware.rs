@@ -153,6 +153,7 @@ impl Hardware {
         }
         let codec = sys.read_to_string(&self.sysfs.join("module/compression")).ok();
         let workers = self.workers.unwrap_or_else(load::default_workers);
+        let timeout = Some(Duration::from_millis(cfg.module_timeout_ms)).filter(|t| !t.is_zero());
         let outcomes = crate::modules::tree::run(
             sys.kmod(),
             &idx.dir,
@@ -160,6 +161,7 @@ impl Hardware {
             &plan.nodes,
             codec.as_deref(),
             workers,
+            timeout,
         );
         for o in &outcomes {
             let error = match &o.result {
@@ -379,6 +381,7 @@ fn module_of(e: &ModError) -> String {
         | ModError::Decompress { module, .. }
         | ModError::NotFound { module }
         | ModError::DepFailed { module, .. }
+        | ModError::StillLoading { module, .. }
         | ModError::DepBlacklisted { module, .. }
         | ModError::Cycle { module } => module.clone(),
         ModError::Index(e) => e.path.display().to_string(),

@@ -7,6 +7,6 @@ pub mod probe;
 
 pub use probe::probe_binary;
 pub use zos_host::{applets, busybox_static, busybox_static_for, busybox_static_in};
-pub use zos_host::{busybox, cache, debpkg, efi, exec, generic_kernel, kernel, launch, netboot};
+pub use zos_host::{busybox, cache, debpkg, efi, exec, generic_kernel, kbuild, kernel, launch, netboot};
 pub use zos_host::{debian_cloud_kernel, debian_cloud_kernel_in, Kernel};
 pub use zos_host::{Arch, Boot, BootOutcome, Cache, DebPackage, Error, MAX_CMDLINE};

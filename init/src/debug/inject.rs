@@ -75,7 +75,14 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
                     ),
                 )
             }
-            Err(e) => log::stage(Level::Warn, Stage::Debug, &format!("{e}; the copy stopped there")),
+            Err(e) => log::stage(
+                Level::Warn,
+                Stage::Debug,
+                &format!(
+                    "{e}; the copy stopped there: the files copied before it stay, that file is left as it was, \
+                     nothing after it is copied; the boot goes on"
+                ),
+            ),
         }
     } else {
         log::stage(

@@ -8,6 +8,7 @@
 //! them) are skipped, an existing file keeps its mode and owner, a new one gets the
 //! source's mode.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -16,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::sys::Errno;
 use rustix::fs::{
-    mkdirat, openat, openat2, statat, symlinkat, unlinkat, AtFlags, FileType, Mode, OFlags, ResolveFlags, CWD,
+    mkdirat, openat, openat2, renameat, statat, symlinkat, unlinkat, AtFlags, FileType, Gid, Mode, OFlags,
+    ResolveFlags, Uid, CWD,
 };
 
 use crate::copy::CopyError;
@@ -103,10 +105,7 @@ fn copy_entry(
         symlinkat(&target, &parent, name).map_err(|e| CopyError::new("symlink", &shown, e))?;
         stats.symlinks += 1;
     } else if md.is_file() {
-        let dst = open_regular(&parent, name, mode, &shown)?;
-        let mut from = File::open(src).map_err(|e| io_err("open", src, e))?;
-        let mut to = File::from(dst);
-        stats.bytes += io::copy(&mut from, &mut to).map_err(|e| io_err("write", &shown, e))?;
+        stats.bytes += replace_file(&parent, name, mode, src, &shown)?;
         stats.files += 1;
     }
     // FIFOs and device nodes on a debug disk are not something to inject: skipped.
@@ -114,38 +113,46 @@ fn copy_entry(
     Ok(())
 }
 
-/// Open the file `name` of `parent` for writing, truncated. Only a regular file already
-/// there is overwritten in place (keeping its mode and owner, as cp does); a FIFO, a
-/// device node, a socket or a symlink is replaced by a new file, never opened: opening
-/// a FIFO would block PID 1 until a reader comes, and writing to a device node writes
-/// to the device. O_NONBLOCK and the fstat after the open cover a swap between the
-/// lstat and the open.
-fn open_regular(parent: &OwnedFd, name: &std::ffi::OsStr, mode: Mode, shown: &Path) -> Result<OwnedFd, CopyError> {
-    let flags = OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let create = || {
-        openat(parent, name, flags | OFlags::CREATE | OFlags::EXCL, mode)
-            .map_err(|e| CopyError::new("create", shown, e))
-    };
-    match statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
-        Err(Errno::NOENT) => return create(),
+/// Write `src` as the file `name` of `parent`: into a new temporary file beside it,
+/// renamed over `name` once complete, so a write that fails (ENOSPC in a full tmpfs)
+/// leaves `name` as it was and no half-written file. The rename replaces a FIFO, a
+/// device node, a socket or a symlink there without opening it: opening a FIFO would
+/// block PID 1 until a reader comes, and writing to a device node writes to the
+/// device. An existing regular file keeps its mode and owner (as cp does); a new one
+/// gets the source's mode.
+fn replace_file(parent: &OwnedFd, name: &OsStr, mode: Mode, src: &Path, shown: &Path) -> Result<u64, CopyError> {
+    let (mode, owner) = match statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => (mode, None),
         Err(e) => return Err(CopyError::new("stat", shown, e)),
-        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
-            return Err(CopyError::new("create", shown, Errno::ISDIR))
+        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => return Err(CopyError::new("create", shown, Errno::ISDIR)),
+            FileType::RegularFile => (Mode::from_raw_mode(st.st_mode & 0o7777), Some((st.st_uid, st.st_gid))),
+            _ => (mode, None),
+        },
+    };
+    let mut tmp = OsString::from(".");
+    tmp.push(name);
+    tmp.push(".zos-debug-tmp");
+    // A leftover of an earlier attempt is ours to replace.
+    let _ = unlinkat(parent, &tmp, AtFlags::empty());
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = openat(parent, &tmp, flags, Mode::from_raw_mode(0o600)).map_err(|e| CopyError::new("create", shown, e))?;
+    let fill = |fd: OwnedFd| -> Result<u64, CopyError> {
+        let mut from = File::open(src).map_err(|e| io_err("open", src, e))?;
+        let mut to = File::from(fd);
+        let n = io::copy(&mut from, &mut to).map_err(|e| io_err("write", shown, e))?;
+        if let Some((uid, gid)) = owner {
+            let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+            rustix::fs::fchown(&to, Some(uid), Some(gid)).map_err(|e| CopyError::new("chown", shown, e))?;
         }
-        Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
-            remove_non_dir(parent, name, shown)?;
-            return create();
-        }
-        Ok(_) => {}
-    }
-    let fd = openat(parent, name, flags, Mode::empty()).map_err(|e| CopyError::new("open", shown, e))?;
-    let st = rustix::fs::fstat(&fd).map_err(|e| CopyError::new("fstat", shown, e))?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(CopyError::new("open", shown, Errno::INVAL));
-    }
-    // Truncate only once it is known to be a regular file of the new root.
-    rustix::fs::ftruncate(&fd, 0).map_err(|e| CopyError::new("truncate", shown, e))?;
-    Ok(fd)
+        // After the chown, which clears set-id bits.
+        rustix::fs::fchmod(&to, mode).map_err(|e| CopyError::new("chmod", shown, e))?;
+        renameat(parent, &tmp, parent, name).map_err(|e| CopyError::new("rename over", shown, e))?;
+        Ok(n)
+    };
+    fill(fd).inspect_err(|_| {
+        let _ = unlinkat(parent, &tmp, AtFlags::empty());
+    })
 }
 
 /// Whether `rel` resolves, inside the root, to a directory.
@@ -270,6 +277,31 @@ mod tests {
         assert!(fs::symlink_metadata(root.join("evil")).unwrap().is_dir());
         assert_eq!(fs::read_to_string(root.join("evil/payload")).unwrap(), "x");
         assert_eq!(fs::read_to_string(root.join("payload")).unwrap(), "y");
+    }
+
+    /// A write that fails half-way (ENOSPC in a full tmpfs; here EIO from reading
+    /// /proc/self/mem) leaves the file as it was, and no temporary file behind.
+    #[test]
+    fn a_failed_write_leaves_the_old_file_whole() {
+        let t = tempfile::tempdir().unwrap();
+        fs::write(t.path().join("unit"), "old").unwrap();
+        let parent = openat(CWD, t.path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let shown = t.path().join("unit");
+        let err = replace_file(
+            &parent,
+            OsStr::new("unit"),
+            Mode::from_raw_mode(0o644),
+            Path::new("/proc/self/mem"),
+            &shown,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("copy: write "), "{err}");
+        assert_eq!(fs::read_to_string(&shown).unwrap(), "old");
+        let names: Vec<_> = fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["unit"], "a temporary file was left");
     }
 
     /// A FIFO at a debug file's path must not block PID 1 (nobody reads it), and a

@@ -16,7 +16,7 @@ use super::index::{ModIndex, Resolved};
 use super::options::ModprobeConf;
 use super::{normalize, ModError};
 use crate::log;
-use crate::sys::Kmod;
+use crate::sys::{Kmod, Within};
 
 /// Load `name` because of `via` (`essential`, `cmdline`, `coldplug <modalias>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +221,19 @@ pub fn default_workers() -> usize {
 /// the content of /sys/module/compression (None when the kernel has none). The
 /// outcomes come back in node order.
 pub fn run(kmod: &dyn Kmod, nodes: &[Node], kernel_codec: Option<&str>, workers: usize) -> Vec<Outcome> {
+    run_within(kmod, nodes, kernel_codec, workers, None)
+}
+
+/// [`run`] with each load bounded by `timeout` (None: unbounded). A module still in
+/// its init then is [`ModError::StillLoading`]: left to the kernel, and the modules
+/// that need it fail as after any failed dependency.
+pub fn run_within(
+    kmod: &dyn Kmod,
+    nodes: &[Node],
+    kernel_codec: Option<&str>,
+    workers: usize,
+    timeout: Option<Duration>,
+) -> Vec<Outcome> {
     // (dependent, hard?) per node.
     let mut dependents = vec![Vec::new(); nodes.len()];
     for (i, n) in nodes.iter().enumerate() {
@@ -262,7 +275,7 @@ pub fn run(kmod: &dyn Kmod, nodes: &[Node], kernel_codec: Option<&str>, workers:
                 module: node.name.clone(),
                 dep,
             }),
-            None => load_one(kmod, node, kernel_codec),
+            None => load_one(kmod, node, kernel_codec, timeout),
         };
         let ok = result.is_ok();
         let outcome = Outcome {
@@ -322,23 +335,69 @@ fn done(module: &str, r: Result<(), crate::error::SysError>) -> Result<Done, Mod
     }
 }
 
-fn load_one(kmod: &dyn Kmod, node: &Node, kernel_codec: Option<&str>) -> Result<Done, ModError> {
+/// `finit_module`, bounded when there is a timeout; Err when it ran out.
+fn finit(kmod: &dyn Kmod, node: &Node, compressed: bool, timeout: Option<Duration>) -> Result<SysResult, ModError> {
+    let Some(t) = timeout else {
+        return Ok(kmod.finit_module(&node.path, &node.params, compressed));
+    };
+    within(
+        node,
+        "finit_module",
+        t,
+        kmod.finit_module_within(&node.path, &node.params, compressed, t),
+    )
+}
+
+/// `init_module` of a user-space image, bounded as [`finit`].
+fn init(kmod: &dyn Kmod, node: &Node, image: &[u8], timeout: Option<Duration>) -> Result<SysResult, ModError> {
+    let Some(t) = timeout else {
+        return Ok(kmod.init_module(image, &node.params, &node.path));
+    };
+    within(
+        node,
+        "init_module",
+        t,
+        kmod.init_module_within(image, &node.params, &node.path, t),
+    )
+}
+
+type SysResult = Result<(), crate::error::SysError>;
+
+fn within(node: &Node, op: &'static str, after: Duration, w: Within) -> Result<SysResult, ModError> {
+    match w {
+        Within::Done(r) => Ok(r),
+        Within::StillLoading { pid } => Err(ModError::StillLoading {
+            module: node.name.clone(),
+            op,
+            path: node.path.clone(),
+            after,
+            pid,
+        }),
+    }
+}
+
+fn load_one(
+    kmod: &dyn Kmod,
+    node: &Node,
+    kernel_codec: Option<&str>,
+    timeout: Option<Duration>,
+) -> Result<Done, ModError> {
     let name = &node.name;
     let Some(codec) = Codec::of(&node.path) else {
-        return match kmod.finit_module(&node.path, &node.params, false) {
+        return match finit(kmod, node, false, timeout)? {
             // No finit_module (very old kernel, or seccomp): hand over the bytes.
             Err(e) if e.errno == Errno::NOSYS => {
                 let image = kmod.read_module(&node.path).map_err(|source| ModError::Load {
                     module: name.clone(),
                     source,
                 })?;
-                done(name, kmod.init_module(&image, &node.params, &node.path))
+                done(name, init(kmod, node, &image, timeout)?)
             }
             r => done(name, r),
         };
     };
     if kernel_codec.map(str::trim) == Some(codec.kernel_name()) {
-        match kmod.finit_module(&node.path, &node.params, true) {
+        match finit(kmod, node, true, timeout)? {
             // The kernel says it cannot after all: decompress here.
             Err(e) if matches!(e.errno, Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS) => {}
             r => return done(name, r),
@@ -353,7 +412,7 @@ fn load_one(kmod: &dyn Kmod, node: &Node, kernel_codec: Option<&str>) -> Result<
         path: node.path.clone(),
         why,
     })?;
-    done(name, kmod.init_module(&image, &node.params, &node.path))
+    done(name, init(kmod, node, &image, timeout)?)
 }
 
 #[cfg(test)]

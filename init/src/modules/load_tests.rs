@@ -346,3 +346,24 @@ fn a_cycle_is_reported_not_hung() {
     let out = run(&RecordKmod::default(), &nodes, None, 2);
     assert!(out.iter().all(|o| matches!(o.result, Err(ModError::Cycle { .. }))));
 }
+
+#[test]
+fn a_module_stuck_in_its_init_is_left_and_only_its_dependents_fail() {
+    let c = Ctx::new();
+    let p = c.plan(&["virtio_blk", "fuse"]);
+    let kmod = RecordKmod::default();
+    kmod.hang_on("virtio_ring.ko");
+    let out = run_within(&kmod, &p.nodes, None, 4, Some(Duration::from_secs(7)));
+    let by = |m: &str| out.iter().find(|o| o.name == m).unwrap();
+    assert_eq!(
+        by("virtio_ring").result.as_ref().unwrap_err().to_string(),
+        format!(
+            "virtio_ring: finit_module {DATA}/kernel/drivers/virtio/virtio_ring.ko still in the module's init after 7 s: \
+             left to the kernel in pid 4242 (a module's init cannot be interrupted); the boot goes on without it \
+             and without the modules that need it"
+        )
+    );
+    assert!(matches!(by("virtio_blk").result, Err(ModError::DepFailed { .. })));
+    assert!(matches!(by("fuse").result, Ok(Done::Loaded)));
+    assert!(position(&kmod.calls(), "virtio_blk.ko").is_none());
+}

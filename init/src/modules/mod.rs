@@ -34,6 +34,19 @@ pub enum ModError {
     DepFailed { module: String, dep: String },
     #[error("{module}: not loaded: it needs {dep}, which is blacklisted")]
     DepBlacklisted { module: String, dep: String },
+    #[error(
+        "{module}: {op} {} still in the module's init after {} s: left to the kernel in pid {pid} \
+         (a module's init cannot be interrupted); the boot goes on without it and without the modules that need it",
+        path.display(),
+        after.as_secs_f64()
+    )]
+    StillLoading {
+        module: String,
+        op: &'static str,
+        path: PathBuf,
+        after: std::time::Duration,
+        pid: u32,
+    },
     #[error("{module}: dependency cycle, not loaded")]
     Cycle { module: String },
 }

@@ -10,11 +10,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rustix::io::Errno;
 
 use crate::error::SysError;
-use crate::sys::Kmod;
+use crate::sys::{Kmod, Within};
 
 /// A [`Kmod`] whose files under `from` may have moved to `to`.
 pub struct Moved<'a> {
@@ -65,6 +66,24 @@ impl Kmod for Moved<'_> {
     fn init_module(&self, image: &[u8], params: &str, path: &Path) -> Result<(), SysError> {
         // The bytes are in memory already: nothing to open.
         self.inner.init_module(image, params, path)
+    }
+
+    fn finit_module_within(&self, path: &Path, params: &str, compressed: bool, timeout: Duration) -> Within {
+        // The bounded load keeps its bound; only a failed open is retried from `to`.
+        match self.inner.finit_module_within(path, params, compressed, timeout) {
+            Within::Done(Err(e)) if e.errno == Errno::NOENT && e.op == "open" => match self.moved(path) {
+                Some(new) if new != path => {
+                    self.from_new_root.fetch_add(1, Ordering::Relaxed);
+                    self.inner.finit_module_within(&new, params, compressed, timeout)
+                }
+                _ => Within::Done(Err(e)),
+            },
+            w => w,
+        }
+    }
+
+    fn init_module_within(&self, image: &[u8], params: &str, path: &Path, timeout: Duration) -> Within {
+        self.inner.init_module_within(image, params, path, timeout)
     }
 
     fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError> {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use crate::log::{self, Level};
 use crate::modules::index::ModIndex;
@@ -51,7 +52,7 @@ pub fn read_conf(root: &Path) -> ModprobeConf {
     ModprobeConf::load(&[&etc, &lib])
 }
 
-/// [`load::run`] over `kmod`, or over [`Moved`] from `from` to `moves_to` when the
+/// [`load::run_within`] (each load bounded by `timeout`) over `kmod`, or over [`Moved`] from `from` to `moves_to` when the
 /// copy is freeing the tree meanwhile (logged: how many came from the new root).
 pub fn run(
     kmod: &dyn Kmod,
@@ -60,12 +61,13 @@ pub fn run(
     nodes: &[Node],
     codec: Option<&str>,
     workers: usize,
+    timeout: Option<Duration>,
 ) -> Vec<Outcome> {
     let Some(to) = moves_to else {
-        return load::run(kmod, nodes, codec, workers);
+        return load::run_within(kmod, nodes, codec, workers, timeout);
     };
     let moved = Moved::new(kmod, from, to);
-    let out = load::run(&moved, nodes, codec, workers);
+    let out = load::run_within(&moved, nodes, codec, workers, timeout);
     let n = moved.from_new_root.load(Ordering::Relaxed);
     if n > 0 {
         log::stage(

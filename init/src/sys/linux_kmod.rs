@@ -4,12 +4,13 @@
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::linux::LinuxSys;
-use super::Kmod;
+use super::{Kmod, Within};
 use crate::error::SysError;
 
 /// `MODULE_INIT_COMPRESSED_FILE` (include/uapi/linux/module.h).
@@ -49,6 +50,33 @@ impl Kmod for LinuxSys {
         Ok(())
     }
 
+    fn finit_module_within(&self, path: &Path, params: &str, compressed: bool, timeout: Duration) -> Within {
+        let fd = match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) => return Within::Done(Err(SysError::new("open", path, e))),
+        };
+        let params = match cstr("finit_module", path, params.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => return Within::Done(Err(e)),
+        };
+        let flags = if compressed { MODULE_INIT_COMPRESSED_FILE } else { 0 };
+        // SAFETY: as in finit_module; fd and params outlive the fork and the call.
+        bounded("finit_module", path, timeout, || unsafe {
+            libc::syscall(libc::SYS_finit_module, fd.as_raw_fd(), params.as_ptr(), flags)
+        })
+    }
+
+    fn init_module_within(&self, image: &[u8], params: &str, path: &Path, timeout: Duration) -> Within {
+        let params = match cstr("init_module", path, params.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => return Within::Done(Err(e)),
+        };
+        // SAFETY: as in init_module; the image and params outlive the fork and the call.
+        bounded("init_module", path, timeout, || unsafe {
+            libc::syscall(libc::SYS_init_module, image.as_ptr(), image.len(), params.as_ptr())
+        })
+    }
+
     fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError> {
         std::fs::read(path).map_err(|e| {
             SysError::new(
@@ -57,5 +85,128 @@ impl Kmod for LinuxSys {
                 Errno::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO)),
             )
         })
+    }
+}
+
+/// Run `call` (one module syscall) in a forked child and wait up to `timeout` for it.
+/// A thread would not do: a module stuck in its init keeps its thread in the kernel,
+/// and the handover's execve waits for every other thread of PID 1 to die. A child
+/// process is left behind instead (zinit inherits it), and the boot goes on.
+fn bounded(op: &'static str, path: &Path, timeout: Duration, call: impl FnOnce() -> libc::c_long) -> Within {
+    // SAFETY: the child makes one syscall on data prepared before the fork, reads its
+    // errno and _exits: no allocation, no lock another thread may have held.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Within::Done(Err(SysError::new("fork", path, last_errno())));
+    }
+    if pid == 0 {
+        let code = if call() == 0 { 0 } else { last_errno().raw_os_error() };
+        // SAFETY: ends the child without running the parent's exit handlers.
+        unsafe { libc::_exit(code.clamp(0, 255)) }
+    }
+    match wait_status(pid, timeout) {
+        Ok(None) => Within::StillLoading { pid: pid as u32 },
+        Ok(Some(status)) if libc::WIFEXITED(status) => match libc::WEXITSTATUS(status) {
+            0 => Within::Done(Ok(())),
+            code => Within::Done(Err(SysError::new(op, path, Errno::from_raw_os_error(code)))),
+        },
+        // Killed by a signal (nothing here sends one): the load's result is unknown.
+        Ok(Some(_)) => Within::Done(Err(SysError::new(op, path, Errno::INTR))),
+        Err(e) => Within::Done(Err(e)),
+    }
+}
+
+/// The raw wait status of child `pid`, or None if it is still running after `timeout`.
+/// A pidfd wakes the wait the moment the child ends; polling is the fallback.
+fn wait_status(pid: libc::pid_t, timeout: Duration) -> Result<Option<libc::c_int>, SysError> {
+    let what = || format!("pid {pid}");
+    // SAFETY: pidfd_open takes a pid and flags, no memory.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    let t0 = Instant::now();
+    loop {
+        let mut status = 0;
+        // SAFETY: non-blocking waitpid on our own child with a valid out-pointer.
+        let got = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if got == pid {
+            if pidfd >= 0 {
+                // SAFETY: closing the pidfd opened above, once.
+                unsafe { libc::close(pidfd) };
+            }
+            return Ok(Some(status));
+        }
+        if got < 0 && last_errno() != Errno::INTR {
+            return Err(SysError::new("waitpid", what(), last_errno()));
+        }
+        let left = timeout.saturating_sub(t0.elapsed());
+        if left.is_zero() {
+            if pidfd >= 0 {
+                // SAFETY: as above.
+                unsafe { libc::close(pidfd) };
+            }
+            return Ok(None);
+        }
+        if pidfd >= 0 {
+            let mut p = libc::pollfd {
+                fd: pidfd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+            // SAFETY: one valid pollfd; EINTR just loops.
+            unsafe { libc::poll(&mut p, 1, ms) };
+        } else {
+            std::thread::sleep(left.min(Duration::from_millis(5)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sleep_2s() -> libc::c_long {
+        let ts = libc::timespec { tv_sec: 2, tv_nsec: 0 };
+        // SAFETY: a valid timespec; no remainder wanted.
+        unsafe { libc::syscall(libc::SYS_nanosleep, &ts, std::ptr::null_mut::<libc::timespec>()) }
+    }
+
+    #[test]
+    fn a_call_still_running_at_the_timeout_is_left_in_its_child() {
+        let t0 = Instant::now();
+        let w = bounded(
+            "finit_module",
+            Path::new("/m/hang.ko"),
+            Duration::from_millis(100),
+            sleep_2s,
+        );
+        let Within::StillLoading { pid } = w else {
+            panic!("{w:?}")
+        };
+        assert!(t0.elapsed() < Duration::from_millis(1500), "{:?}", t0.elapsed());
+        // SAFETY: our own child; reaped right after.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        assert!(wait_status(pid as libc::pid_t, Duration::from_secs(5))
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
+    fn the_child_reports_the_syscall_errno_or_success() {
+        // close(-1) fails with EBADF (finit_module itself may be filtered in a container).
+        // SAFETY: no memory involved.
+        let bad = || unsafe { libc::syscall(libc::SYS_close, -1) };
+        match bounded("finit_module", Path::new("/m/x.ko"), Duration::from_secs(10), bad) {
+            Within::Done(Err(e)) => {
+                assert_eq!((e.op, e.errno), ("finit_module", Errno::BADF));
+                assert_eq!(e.path, Path::new("/m/x.ko"));
+            }
+            w => panic!("{w:?}"),
+        }
+        let t0 = Instant::now();
+        assert!(matches!(
+            bounded("init_module", Path::new("/m/y.ko"), Duration::from_secs(10), || 0),
+            Within::Done(Ok(()))
+        ));
+        assert!(t0.elapsed() < Duration::from_secs(2), "the pidfd woke the wait late");
     }
 }

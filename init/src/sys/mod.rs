@@ -16,6 +16,7 @@ pub mod record_fs;
 pub mod record_kmod;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The kernel's error numbers and mount flags, as the seam's callers name them: the
 /// types cross the seam, the calls do not.
@@ -46,6 +47,28 @@ pub trait Kmod: Sync {
     fn init_module(&self, image: &[u8], params: &str, path: &Path) -> Result<(), SysError>;
     /// The module file's bytes (for user-space decompression).
     fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError>;
+    /// [`Kmod::finit_module`] bounded by `timeout`. The syscall returns only when the
+    /// module's init does, and nothing interrupts it, so the real one runs it in a child
+    /// process it can leave behind. The default (the recorder) ignores the bound.
+    fn finit_module_within(&self, path: &Path, params: &str, compressed: bool, timeout: Duration) -> Within {
+        let _ = timeout;
+        Within::Done(self.finit_module(path, params, compressed))
+    }
+    /// [`Kmod::init_module`] bounded by `timeout`, as [`Kmod::finit_module_within`].
+    fn init_module_within(&self, image: &[u8], params: &str, path: &Path, timeout: Duration) -> Within {
+        let _ = timeout;
+        Within::Done(self.init_module(image, params, path))
+    }
+}
+
+/// How a bounded module load ended.
+#[derive(Debug)]
+pub enum Within {
+    /// The syscall returned.
+    Done(Result<(), SysError>),
+    /// The module's init was still running at the timeout, in child process `pid`
+    /// (left there: the kernel offers no way to abort a module's init).
+    StillLoading { pid: u32 },
 }
 
 /// `lstat(2)`, reduced to what the engines above read.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 
-use super::Kmod;
+use super::{Kmod, Within};
 use crate::error::SysError;
 
 #[derive(Default)]
@@ -19,6 +19,8 @@ pub struct RecordKmod {
     pub(crate) calls: Mutex<Vec<String>>,
     /// (file name, errno): the next load of that file fails.
     pub(crate) failures: Mutex<Vec<(String, Errno)>>,
+    /// File names whose bounded load "hangs" in the module's init (StillLoading).
+    pub(crate) hangs: Mutex<Vec<String>>,
     /// Bytes `read_module` returns per file name (default: an empty image).
     pub files: Mutex<Vec<(String, Vec<u8>)>>,
     /// How long each load "takes" (for the overlap test).
@@ -51,6 +53,16 @@ impl RecordKmod {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((file.into(), errno));
+    }
+
+    /// Every bounded load of the module file named `file` is still running at the timeout.
+    pub fn hang_on(&self, file: &str) {
+        self.hangs.lock().unwrap_or_else(|e| e.into_inner()).push(file.into());
+    }
+
+    fn hangs(&self, path: &Path) -> bool {
+        let name = file_name(path);
+        self.hangs.lock().unwrap_or_else(|e| e.into_inner()).contains(&name)
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -158,6 +170,22 @@ impl Kmod for RecordKmod {
             path,
             format!("init_module {} ({} bytes){p}", path.display(), image.len()),
         )
+    }
+
+    fn finit_module_within(&self, path: &Path, params: &str, compressed: bool, _timeout: Duration) -> Within {
+        let done = self.finit_module(path, params, compressed);
+        match self.hangs(path) {
+            true => Within::StillLoading { pid: 4242 },
+            false => Within::Done(done),
+        }
+    }
+
+    fn init_module_within(&self, image: &[u8], params: &str, path: &Path, _timeout: Duration) -> Within {
+        let done = self.init_module(image, params, path);
+        match self.hangs(path) {
+            true => Within::StillLoading { pid: 4242 },
+            false => Within::Done(done),
+        }
     }
 
     fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError> {
