@@ -172,7 +172,11 @@ pub fn parse_records(text: &str, what: &str, repo: usize) -> Result<Vec<Package>
             "m" => p.maintainer = Some(v.into()),
             "t" => p.build_time = Some(num(v)?),
             "c" => p.commit = Some(v.into()),
-            "k" => p.provider_priority = Some(num(v)? as u32),
+            // u32 as apk has it: `k:4294967297` is an error, not priority 1.
+            "k" => {
+                p.provider_priority =
+                    Some(u32::try_from(num(v)?).map_err(|_| format(what, format!("line {n}: k:{v} is out of range")))?)
+            }
             "D" => (p.depends, p.raw_depends) = (deps(v)?, v.into()),
             "p" => (p.provides, p.raw_provides) = (deps(v)?, v.into()),
             "i" => (p.install_if, p.raw_install_if) = (deps(v)?, v.into()),
@@ -213,5 +217,9 @@ mod tests {
         assert!(e.contains("idx: line 2"), "{e}");
         let e = parse_records("P:a\nV:1\n\n", "idx", 0).unwrap_err().to_string();
         assert!(e.contains("lacks C:"), "{e}");
+        let e = parse_records("C:Q1x\nP:a\nV:1\nk:4294967297\n", "idx", 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 4: k:4294967297 is out of range"), "{e}");
     }
 }

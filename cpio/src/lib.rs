@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use compress::Compression;
 pub use header::Header;
-pub use reader::{read_archives, read_image, ReadEntry, Segment};
+pub use reader::{read_archives, read_image, read_image_bounded, ReadEntry, Segment};
 pub use writer::{write_archive, CpioWriter, WriteOptions, WriteStats};
 
 /// Where the bytes of a regular file come from.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::header::{pad4, Header, HEADER_LEN, S_IFLNK, S_IFMT, TRAILER};
 use super::CpioError;
-use crate::compress::{decompress_one, Compression};
+use crate::compress::{decompress_bounded, Compression, MAX_EXPANDED};
 
 /// One record as found in an archive (the trailer excluded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +50,15 @@ pub struct Segment {
     pub entries: Vec<ReadEntry>,
 }
 
-/// Splits a whole image into segments and parses every archive in them.
+/// Splits a whole image into segments and parses every archive in them; a compressed
+/// segment may expand to `MAX_EXPANDED` bytes.
 pub fn read_image(buf: &[u8]) -> Result<Vec<Segment>, CpioError> {
+    read_image_bounded(buf, MAX_EXPANDED)
+}
+
+/// `read_image` with each compressed segment bounded to `limit` bytes (the fuzz
+/// target uses a few MiB, so a bomb it finds is an error, not 1.5 GiB of memory).
+pub fn read_image_bounded(buf: &[u8], limit: u64) -> Result<Vec<Segment>, CpioError> {
     let mut segments = Vec::new();
     let mut pos = 0;
     loop {
@@ -67,7 +74,7 @@ pub fn read_image(buf: &[u8]) -> Result<Vec<Segment>, CpioError> {
             pos = end;
             entries
         } else {
-            let (data, used) = decompress_one(&buf[pos..], compression)
+            let (data, used) = decompress_bounded(&buf[pos..], compression, limit)
                 .map_err(|source| CpioError::Decompress { offset, cause: source })?;
             pos += used;
             // Inside a compressed stream only cpio (and zero padding) may follow.

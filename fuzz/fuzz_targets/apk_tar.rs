@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| zos_fuzz::apk_targets::apk_tar(data));
