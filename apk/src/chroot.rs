@@ -86,9 +86,12 @@ impl ScriptRunner {
     /// not fatal, as apk says "script exited with error").
     pub fn run(&self, nv: &str, action: &str, body: &[u8], args: &[&str]) -> Result<String> {
         let dir = self.root.join(EXEC_DIR);
-        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
-        // apk makes it 0700: scripts are not for other users to read or race.
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io_at(&dir))?;
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+            // apk makes it 0700 (scripts are not for other users to read or race),
+            // and leaves an existing one as it is (the minirootfs has it 0755).
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io_at(&dir))?;
+        }
         let rel = format!("{EXEC_DIR}/{nv}.{action}");
         let host = self.root.join(&rel);
         fs::write(&host, body).map_err(io_at(&host))?;

@@ -99,6 +99,9 @@ pub fn read_installed(root: &Path) -> Result<Vec<Package>> {
 /// What goes into etc/apk besides the package records.
 pub struct Meta<'a> {
     pub world: &'a [String],
+    /// Installed packages this transaction replaced: their scripts and trigger
+    /// lines go.
+    pub replaced: &'a [Package],
     pub repositories: &'a [String],
     pub arch: &'a str,
     pub keys: &'a BTreeMap<String, Vec<u8>>,
@@ -122,15 +125,23 @@ pub fn write(root: &Path, new: &[Installed], meta: &Meta, owners: &mut Owners) -
         records.insert(i.pkg.name.clone(), render_record(i));
     }
     put(INSTALLED, records.into_values().collect::<String>().as_bytes(), 0o644)?;
-    put(SCRIPTS, &scripts_tar(root, new)?, 0o644)?;
-    let mut triggers = fs::read_to_string(root.join(TRIGGERS)).unwrap_or_default();
+    put(SCRIPTS, &scripts_tar(root, new, meta.replaced)?, 0o644)?;
+    let mut triggers: String = fs::read_to_string(root.join(TRIGGERS))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            let id = l.split_whitespace().next().unwrap_or("");
+            !meta.replaced.iter().any(|r| r.identity == id)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
     for i in new.iter().filter(|i| !i.triggers.is_empty()) {
         let _ = writeln!(triggers, "{} {}", i.pkg.identity, i.triggers);
     }
     put(TRIGGERS, triggers.as_bytes(), 0o644)?;
     put("lib/apk/db/lock", b"", 0o600)?;
+    // Already merged and sorted by name (install.rs), as apk writes it.
     let mut world: Vec<&String> = meta.world.iter().collect();
-    world.sort();
     world.dedup();
     let world: String = world.iter().map(|w| format!("{w}\n")).collect();
     put("etc/apk/world", world.as_bytes(), 0o644)?;
@@ -143,9 +154,9 @@ pub fn write(root: &Path, new: &[Installed], meta: &Meta, owners: &mut Owners) -
     Ok(())
 }
 
-/// scripts.tar: the old entries, then each new package's scripts named
+/// scripts.tar: the old entries (but those of replaced packages), then each new package's scripts named
 /// `<name>-<version>.<identity>.<action>`, GNU tar as apk writes it.
-fn scripts_tar(root: &Path, new: &[Installed]) -> Result<Vec<u8>> {
+fn scripts_tar(root: &Path, new: &[Installed], replaced: &[Package]) -> Result<Vec<u8>> {
     let path = root.join(SCRIPTS);
     let mut b = tar::Builder::new(Vec::new());
     let err = |e: std::io::Error| io_at(&path)(e);
@@ -154,6 +165,13 @@ fn scripts_tar(root: &Path, new: &[Installed]) -> Result<Vec<u8>> {
         for e in ar.entries().map_err(err)? {
             let mut e = e.map_err(err)?;
             let h = e.header().clone();
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            if replaced
+                .iter()
+                .any(|r| name.starts_with(&format!("{}.{}.", r.nv(), r.identity)))
+            {
+                continue;
+            }
             let mut body = Vec::new();
             std::io::Read::read_to_end(&mut e, &mut body).map_err(err)?;
             b.append(&h, &body[..]).map_err(err)?;

@@ -47,6 +47,11 @@ pub enum ApkError {
         required_by: String,
         reason: String,
     },
+    #[error("unsatisfiable: no package in the repositories provides {}", list(names))]
+    Missing {
+        /// (dependency, required by), every one the resolver met.
+        names: Vec<(String, String)>,
+    },
     #[error("conflict: {package} declares !{conflict}, but {with} is to be installed")]
     Conflict {
         package: String,
@@ -61,6 +66,14 @@ pub enum ApkError {
     },
     #[error("config {}: {reason}", path.display())]
     Config { path: PathBuf, reason: String },
+}
+
+fn list(names: &[(String, String)]) -> String {
+    names
+        .iter()
+        .map(|(d, by)| format!("{d} (required by {by})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub type Result<T, E = ApkError> = std::result::Result<T, E>;

@@ -16,6 +16,7 @@ use super::error::{ApkError, Result};
 use super::ids::Ids;
 use super::owners::{Owner, Owners};
 use super::package::q1;
+use super::upgrade::{placement, Placement, Tree};
 
 pub const DEFAULT_DIR: Owner = Owner {
     uid: 0,
@@ -48,6 +49,8 @@ pub struct Extracted {
     pub dirs: Vec<DirRec>,
     /// Things the image cannot carry (xattrs, device nodes), for the build log.
     pub warnings: Vec<String>,
+    /// Protected files kept on disk, the package's version written as `.apk-new`.
+    pub apk_new: Vec<String>,
 }
 
 impl Extracted {
@@ -74,6 +77,20 @@ pub fn extract(
     owners: &mut Owners,
     verify: bool,
     whole_tree: bool,
+) -> Result<Extracted> {
+    extract_with(data, root, package, owners, verify, whole_tree, None)
+}
+
+/// [`extract`] as apk installs a package: with `tree` (the root's database before
+/// the transaction), protected files on disk are kept as upgrade.rs says.
+pub fn extract_with(
+    data: &[u8],
+    root: &Path,
+    package: &str,
+    owners: &mut Owners,
+    verify: bool,
+    whole_tree: bool,
+    tree: Option<&Tree>,
 ) -> Result<Extracted> {
     let mut out = Extracted::default();
     let mut ids = Ids::load(root);
@@ -153,6 +170,29 @@ pub fn extract(
         if let Some(parent) = host.parent() {
             fs::create_dir_all(parent).map_err(|x| e(x.to_string()))?;
         }
+        let new_q1 = sha1_hex.as_ref().and_then(|h| hex::decode(h).ok()).map(|b| q1(&b));
+        let place = match tree {
+            Some(t) if kind.is_file() || kind.is_symlink() => placement(t, &name, &host, new_q1.as_deref()),
+            _ => Placement::Replace,
+        };
+        let (host, host_rel) = match place {
+            Placement::Replace => (host, host_rel),
+            Placement::ApkNew => {
+                out.apk_new.push(format!("{name}.apk-new"));
+                let mut r = host_rel.into_os_string();
+                r.push(".apk-new");
+                (root.join(&r), PathBuf::from(r))
+            }
+            Placement::Skip => {
+                // Identical to the kept file: nothing written, still the package's.
+                out.dir(&dir).files.push(FileRec {
+                    name: base,
+                    acl,
+                    digest: new_q1,
+                });
+                continue;
+            }
+        };
         remove_existing(&host).map_err(|x| e(x.to_string()))?;
         if kind.is_file() {
             let mut f = File::create(&host).map_err(|x| e(x.to_string()))?;

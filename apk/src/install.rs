@@ -15,13 +15,14 @@ use super::config::Settings;
 use super::db::{self, Installed, Meta};
 use super::dep::Dep;
 use super::error::{io_at, ApkError, Result};
-use super::extract::extract;
+use super::extract::extract_with;
 use super::fetch::{Fetcher, Location};
 use super::index::{read_index, Package};
 use super::owners::{sidecar_for, Owners};
 use super::package::{open, ApkFile, Checks};
 use super::resolve::Resolver;
 use super::sign::Keyring;
+use super::upgrade::Tree;
 
 pub struct Request {
     /// The rootfs directory (created when missing).
@@ -153,7 +154,9 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         avail.extend(idx.packages);
     }
     let installed_before = db::read_installed(root)?;
-    let plan = Resolver::new(&avail, &installed_before).resolve(&req.world)?;
+    let mut tree = Tree::load(root);
+    let world = merge_world(root, &req.world);
+    let plan = Resolver::new(&avail, &installed_before).resolve(&world)?;
     for n in &plan.notes {
         log.say(None, format!("resolve: {n}"));
     }
@@ -205,6 +208,8 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
                 None,
                 "scripts: run chrooted in the target with its own /bin/sh, as apk does".into(),
             );
+            // A `tar:` base's owners are on the host before any script looks.
+            chroot::apply_to_host(root, &owners)?;
             if installed_before.is_empty() {
                 chroot::init_root(root)?;
                 chroot::record_tree(root, &mut owners)?;
@@ -221,23 +226,70 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
     };
     let ex = bar(files.len() as u64, "extract", false);
     let mut new = Vec::new();
+    let mut replaced = Vec::new();
     for (p, f) in files {
         ex.set_message(p.nv());
         let script = |action: &str| f.scripts.iter().find(|s| s.action == action);
-        if let (Some(r), Some(sc)) = (&runner, script("pre-install")) {
-            log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &[&p.version])?);
+        // apk runs the upgrade scripts, with the old version as second argument,
+        // whenever a package replaces an installed one (up or down).
+        let old = installed_before.iter().find(|o| o.name == p.name);
+        let (pre, post, args) = match old {
+            Some(o) => {
+                let how = match super::version::compare(&p.version, &o.version) {
+                    std::cmp::Ordering::Less => "downgrading",
+                    _ => "upgrading",
+                };
+                log.say(Some(&ex), format!("{how} {} ({} -> {})", p.name, o.version, p.version));
+                (
+                    "pre-upgrade",
+                    "post-upgrade",
+                    vec![p.version.as_str(), o.version.as_str()],
+                )
+            }
+            None => ("pre-install", "post-install", vec![p.version.as_str()]),
+        };
+        if let (Some(r), Some(sc)) = (&runner, script(pre)) {
+            log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &args)?);
             chroot::record_tree(root, &mut owners)?;
         }
         let before = runner.as_ref().map(|_| owners.clone());
-        let out = extract(&f.data, root, &p.nv(), &mut owners, s.verify_checksums, false)?;
+        let out = extract_with(
+            &f.data,
+            root,
+            &p.nv(),
+            &mut owners,
+            s.verify_checksums,
+            false,
+            Some(&tree),
+        )?;
         for w in &out.warnings {
             log.say(Some(&ex), format!("warning: {w}"));
         }
+        for k in &out.apk_new {
+            log.say(
+                Some(&ex),
+                format!(
+                    "{}: {k} written; the file on disk is changed or not a package's, kept",
+                    p.nv()
+                ),
+            );
+        }
+        if let Some(o) = old {
+            let gone = super::upgrade::purge_old(root, &tree, &o.name, &out.dirs, &mut owners);
+            if !gone.is_empty() {
+                log.say(
+                    Some(&ex),
+                    format!("{}: removed from {}: {}", p.nv(), o.nv(), gone.join(" ")),
+                );
+            }
+            replaced.push(o.clone());
+        }
+        tree.record(&p.name, &out.dirs);
         if let (Some(r), Some(before)) = (&runner, before) {
             chroot::keep_existing_dirs(root, &before, &mut owners);
             chroot::apply_to_host(root, &owners)?;
-            if let Some(sc) = script("post-install") {
-                log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &[&p.version])?);
+            if let Some(sc) = script(post) {
+                log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &args)?);
                 chroot::record_tree(root, &mut owners)?;
             }
         }
@@ -269,14 +321,10 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
             }
         }
     }
-    let mut world: Vec<String> = fs::read_to_string(root.join("etc/apk/world"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    world.extend(req.world.iter().map(|d| d.to_string()));
+    let world: Vec<String> = world.iter().map(|d| d.to_string()).collect();
     let meta = Meta {
         world: &world,
+        replaced: &replaced,
         repositories: &s.repositories,
         arch: &s.arch,
         keys: &ring.pem,
@@ -299,6 +347,23 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         log: Vec::new(),
         owners: owners_path,
     })
+}
+
+/// The world of the transaction, as `apk add` makes it: the root's etc/apk/world
+/// with each requested atom replacing the entry of the same name (`busybox` becomes
+/// `busybox=1.36.1-r15`), sorted by name as apk writes it.
+fn merge_world(root: &std::path::Path, req: &[Dep]) -> Vec<Dep> {
+    let mut world: Vec<Dep> = fs::read_to_string(root.join("etc/apk/world"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(Dep::parse)
+        .collect();
+    for d in req {
+        world.retain(|w| w.name != d.name);
+        world.push(d.clone());
+    }
+    world.sort_by(|a, b| a.name.cmp(&b.name));
+    world
 }
 
 /// apk's end of transaction: each new package's `.trigger` runs once, with the

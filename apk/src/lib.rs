@@ -24,6 +24,7 @@ pub mod resolve;
 pub mod scripts;
 pub mod sign;
 pub mod tarsrc;
+pub mod upgrade;
 pub mod version;
 
 pub use config::Settings;

@@ -6,6 +6,13 @@
 //! the highest `k:` provider priority, then the highest version, then the earliest
 //! repository. That is what apk picks for a fresh root, and when it cannot satisfy
 //! something it says which dependency, who wanted it and why, instead of guessing.
+//!
+//! On an existing tree (`--source`) an installed package is kept while it satisfies
+//! what asks for it, and replaced as apk replaces it when it does not: a pinned world
+//! atom (`busybox=1.36.1-r15`) or a dependency (`busybox-binsh` wants `busybox=` its
+//! own version) picks another version from the repositories, higher or lower; an
+//! installed package whose own dependencies the replacement broke is replaced in turn.
+//! Names no repository provides are all collected and reported together.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -36,7 +43,16 @@ pub struct Resolver<'a> {
     /// name -> every package providing it, with the provided version.
     providers: BTreeMap<&'a str, Vec<(Src, Option<&'a str>)>>,
     selected: BTreeMap<&'a str, Src>,
+    /// Installed packages that must give way (their dependencies broke).
+    unfit: BTreeSet<Src>,
     notes: Vec<String>,
+}
+
+/// Why [`Resolver::choose`] found nothing.
+enum NoChoice {
+    /// No package of any version provides the name.
+    Unknown,
+    Other(ApkError),
 }
 
 impl<'a> Resolver<'a> {
@@ -67,6 +83,7 @@ impl<'a> Resolver<'a> {
             installed,
             providers,
             selected,
+            unfit: BTreeSet::new(),
             notes: Vec::new(),
         }
     }
@@ -102,21 +119,33 @@ impl<'a> Resolver<'a> {
             .then_with(|| pb.name.cmp(&pa.name))
     }
 
-    fn choose(&mut self, dep: &Dep, by: &str) -> Result<Src> {
-        let unsat = |reason: String| ApkError::Unsatisfiable {
-            dep: dep.to_string(),
-            required_by: by.to_string(),
-            reason,
+    /// May `s` be selected? Its name must be free, taken by `s` itself, or taken by
+    /// an installed package (which an upgrade may replace).
+    fn free_for(&self, s: Src) -> bool {
+        !self.unfit.contains(&s)
+            && self
+                .selected
+                .get(self.pkg(s).name.as_str())
+                .is_none_or(|&sel| sel == s || matches!(sel, Src::Installed(_)))
+    }
+
+    fn choose(&mut self, dep: &Dep, by: &str) -> std::result::Result<Src, NoChoice> {
+        let unsat = |reason: String| {
+            NoChoice::Other(ApkError::Unsatisfiable {
+                dep: dep.to_string(),
+                required_by: by.to_string(),
+                reason,
+            })
         };
         let all = self.providers.get(dep.name.as_str()).cloned().unwrap_or_default();
         if all.is_empty() {
-            return Err(unsat("no package in the repositories provides it".into()));
+            return Err(NoChoice::Unknown);
         }
         let ok: Vec<Src> = all
             .iter()
             .filter(|&&(s, v)| dep.accepts(v, &self.pkg(s).identity))
             .map(|&(s, _)| s)
-            .filter(|&s| self.selected.get(self.pkg(s).name.as_str()).is_none_or(|&sel| sel == s))
+            .filter(|&s| self.free_for(s))
             .collect();
         let Some(&best) = ok.iter().max_by(|&&a, &&b| self.rank(dep, a, b)) else {
             let mut seen: Vec<String> = all
@@ -143,6 +172,7 @@ impl<'a> Resolver<'a> {
     /// Resolves `world` into an install plan.
     pub fn resolve(mut self, world: &[Dep]) -> Result<Plan> {
         let mut queue: VecDeque<(Dep, String)> = world.iter().map(|d| (d.clone(), "world".to_string())).collect();
+        let mut missing: Vec<(String, String)> = Vec::new();
         let mut conflicts: Vec<(Dep, String)> = Vec::new();
         // `!name` in the world also keeps install_if packages out, as in apk.
         let banned: BTreeSet<&str> = world.iter().filter(|d| d.conflict).map(|d| d.name.as_str()).collect();
@@ -155,10 +185,50 @@ impl<'a> Resolver<'a> {
                 if self.satisfied(&dep).is_some() {
                     continue;
                 }
-                let s = self.choose(&dep, &by)?;
+                let s = match self.choose(&dep, &by) {
+                    Ok(s) => s,
+                    Err(NoChoice::Unknown) => {
+                        missing.push((dep.to_string(), by));
+                        continue;
+                    }
+                    Err(NoChoice::Other(e)) => return Err(e),
+                };
                 let p = self.pkg(s);
-                self.selected.insert(&p.name, s);
+                if let Some(Src::Installed(old)) = self.selected.insert(&p.name, s) {
+                    let old = &self.installed[old];
+                    let how = match version::compare(&p.version, &old.version) {
+                        Ordering::Less => "downgrading",
+                        _ => "upgrading",
+                    };
+                    self.notes.push(format!(
+                        "{how} {} ({} -> {}) for {dep} ({by})",
+                        p.name, old.version, p.version
+                    ));
+                }
                 queue.extend(p.depends.iter().map(|d| (d.clone(), p.nv())));
+            }
+            // An installed package kept so far whose dependencies a replacement broke
+            // gives way too (busybox-binsh after busybox), as apk's solver does.
+            let broken: Vec<(Src, String)> = self
+                .selected
+                .values()
+                .filter(|s| matches!(s, Src::Installed(_)))
+                .filter_map(|&s| {
+                    let p = self.pkg(s);
+                    let d = p.depends.iter().find(|d| !d.conflict && self.satisfied(d).is_none())?;
+                    Some((s, format!("{} (its {d} changed)", p.nv())))
+                })
+                .collect();
+            for (s, why) in broken {
+                let name = self.pkg(s).name.as_str();
+                self.unfit.insert(s);
+                self.selected.remove(name);
+                if let Some(d) = Dep::parse(name) {
+                    queue.push_back((d, why));
+                }
+            }
+            if !queue.is_empty() {
+                continue;
             }
             // install_if (`i:`): a package joins once everything it lists is there.
             let mut added = false;
@@ -191,6 +261,37 @@ impl<'a> Resolver<'a> {
             if !added && queue.is_empty() {
                 break;
             }
+        }
+        match missing.len() {
+            0 => {}
+            1 => {
+                let (dep, required_by) = missing.remove(0);
+                return Err(ApkError::Unsatisfiable {
+                    dep,
+                    required_by,
+                    reason: "no package in the repositories provides it".into(),
+                });
+            }
+            _ => return Err(ApkError::Missing { names: missing }),
+        }
+        // A replacement may have broken what an earlier choice relied on: say so
+        // rather than install a root apk would call inconsistent.
+        for &s in self.selected.values() {
+            let p = self.pkg(s);
+            if let Some(d) = p.depends.iter().find(|d| !d.conflict && self.satisfied(d).is_none()) {
+                return Err(ApkError::Unsatisfiable {
+                    dep: d.to_string(),
+                    required_by: p.nv(),
+                    reason: "no longer met after the versions chosen for the rest of the world".into(),
+                });
+            }
+        }
+        if let Some(d) = world.iter().find(|d| !d.conflict && self.satisfied(d).is_none()) {
+            return Err(ApkError::Unsatisfiable {
+                dep: d.to_string(),
+                required_by: "world".into(),
+                reason: "no longer met after the versions chosen for the rest of the world".into(),
+            });
         }
         for &s in self.selected.values() {
             let p = self.pkg(s);
@@ -239,5 +340,63 @@ impl<'a> Resolver<'a> {
         if let Src::Avail(i) = s {
             out.push(i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::parse_records;
+
+    fn deps(atoms: &[&str]) -> Vec<Dep> {
+        atoms.iter().filter_map(|a| Dep::parse(a)).collect()
+    }
+
+    #[test]
+    fn every_missing_name_is_listed_at_once() {
+        let u = parse_records("C:Q1a=\nP:a\nV:1-r0\nD:gone-dep\n\nC:Q1b=\nP:b\nV:1-r0\n", "t", 0).unwrap();
+        let e = Resolver::new(&u, &[])
+            .resolve(&deps(&["nope1", "a", "b", "nope2"]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unsatisfiable: no package in the repositories provides nope1 (required by world), \
+             nope2 (required by world), gone-dep (required by a-1-r0)"
+        );
+    }
+
+    #[test]
+    fn installed_packages_are_replaced_when_a_dependency_needs_it() {
+        // Installed: lib 2 and bin 2 (bin wants lib=2); the repository has only 1s.
+        let installed = parse_records(
+            "C:Q1l2=\nP:lib\nV:2-r0\n\nC:Q1b2=\nP:bin\nV:2-r0\nD:lib=2-r0\n\nC:Q1o=\nP:other\nV:1-r0\n",
+            "installed",
+            usize::MAX,
+        )
+        .unwrap();
+        let avail = parse_records(
+            "C:Q1l1=\nP:lib\nV:1-r0\n\nC:Q1b1=\nP:bin\nV:1-r0\nD:lib=1-r0\n\nC:Q1t=\nP:tool\nV:1-r0\nD:bin=1-r0\n",
+            "repo",
+            0,
+        )
+        .unwrap();
+        // Pinned: lib goes down; bin (installed, wants lib=2) gives way to bin 1.
+        let plan = Resolver::new(&avail, &installed)
+            .resolve(&deps(&["lib=1-r0", "bin", "other"]))
+            .unwrap();
+        let mut got: Vec<String> = plan.install.iter().map(|&i| avail[i].nv()).collect();
+        got.sort();
+        assert_eq!(got, ["bin-1-r0", "lib-1-r0"]);
+        // A dependency pins it: tool wants bin=1, which wants lib=1.
+        let plan = Resolver::new(&avail, &installed)
+            .resolve(&deps(&["lib", "bin", "tool"]))
+            .unwrap();
+        let got: Vec<String> = plan.install.iter().map(|&i| avail[i].nv()).collect();
+        assert_eq!(got, ["lib-1-r0", "bin-1-r0", "tool-1-r0"]);
+        // Nothing asks for a change: everything installed stays.
+        let plan = Resolver::new(&avail, &installed)
+            .resolve(&deps(&["lib", "bin"]))
+            .unwrap();
+        assert!(plan.install.is_empty(), "{:?}", plan.install);
     }
 }
