@@ -49,9 +49,6 @@ const PENDING: &[(&str, &str)] = &[
     ("coldplug/rules/mod.rs", "reads the udev rules directories"),
     // Being reworked by the parallel-coldplug change; uname and one write.
     ("hardware.rs", "uname release; unmatched-modaliases write"),
-    // The log is the sink every module (and the seam itself) writes to, from the
-    // first line on, before any Sys exists: /dev/kmsg, CLOCK_BOOTTIME, printk_devkmsg.
-    ("log.rs", "the /dev/kmsg sink and its clock"),
     // `[ -e /init-debug ]` follows symlinks, which the seam's lstat does not.
     ("run.rs", "/init-debug presence (Path::exists)"),
     // Run by the kernel as a separate process (`/init -q -- name`): uname and the
