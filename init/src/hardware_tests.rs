@@ -52,7 +52,7 @@ fn boot(sys: &RecordSys, cfg: &Config, t: &Path) -> BootReport {
         ..Default::default()
     };
     let mut r = Runner::new(sys, cfg, Duration::ZERO).with_hardware(hw);
-    r.run(&plan::build(cfg, &[])).unwrap();
+    r.run(&plan::build(cfg, &[])[plan::inputs().len()..]).unwrap();
     r.report().clone()
 }
 

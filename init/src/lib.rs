@@ -13,6 +13,7 @@ pub mod emergency;
 pub mod error;
 pub mod fit;
 pub mod hardware;
+pub mod inputs;
 pub mod log;
 pub mod modprobe;
 pub mod modules;

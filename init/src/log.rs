@@ -7,13 +7,13 @@
 //! their own level, so `dmesg -l err` finds them. Userspace writes to kmsg are rate
 //! limited by default; [`unlimit_kmsg`] lifts that for the init's short life.
 
-use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::config::{LogLevel, LogTargets};
 use crate::stage::Stage;
+use crate::sys::kmsg::{self, Kmsg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -26,7 +26,7 @@ pub enum Level {
 struct State {
     level: LogLevel,
     targets: LogTargets,
-    kmsg: Option<File>,
+    kmsg: Option<Kmsg>,
     lines: Vec<String>,
     /// Warning and error messages (without time), for the boot report.
     warnings: Vec<String>,
@@ -55,8 +55,7 @@ const KMSG_MAX: usize = 900;
 
 /// Time since boot (CLOCK_BOOTTIME, the clock of the kernel's own timestamps).
 pub fn since_boot() -> Duration {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    kmsg::since_boot()
 }
 
 pub fn configure(level: LogLevel, targets: LogTargets) {
@@ -68,22 +67,21 @@ pub fn configure(level: LogLevel, targets: LogTargets) {
 
 /// Open /dev/kmsg (once devtmpfs is mounted). Failure is not fatal: console only.
 pub fn open_kmsg() {
-    let file = std::fs::OpenOptions::new().write(true).open("/dev/kmsg");
+    let file = Kmsg::open();
     if let Ok(mut s) = STATE.lock() {
-        s.kmsg = file.ok();
+        s.kmsg = file;
     }
 }
 
 /// Turn off the kmsg rate limit until [`restore_kmsg_limit`]; without it the kernel
 /// drops all but the first ten lines of a burst ("callbacks suppressed").
 pub fn unlimit_kmsg() {
-    let path = "/proc/sys/kernel/printk_devkmsg";
-    let Ok(old) = std::fs::read_to_string(path) else {
+    let Some(old) = kmsg::devkmsg() else {
         return;
     };
-    if std::fs::write(path, "on").is_ok() {
+    if kmsg::set_devkmsg("on") {
         if let Ok(mut s) = STATE.lock() {
-            s.devkmsg_was = Some(old.trim().to_string());
+            s.devkmsg_was = Some(old);
         }
     }
 }
@@ -92,7 +90,7 @@ pub fn unlimit_kmsg() {
 pub fn restore_kmsg_limit() {
     let old = STATE.lock().ok().and_then(|mut s| s.devkmsg_was.take());
     if let Some(old) = old {
-        let _ = std::fs::write("/proc/sys/kernel/printk_devkmsg", old);
+        let _ = kmsg::set_devkmsg(&old);
     }
 }
 
@@ -176,7 +174,7 @@ pub fn write(level: Level, msg: &str) {
                 }
                 rec.truncate(cut);
             }
-            let _ = k.write_all(rec.as_bytes());
+            let _ = k.record(rec.as_bytes());
         }
     }
 }

@@ -1,5 +1,6 @@
-//! PID 1 of the Zero-OS initramfs. The boot on one screen: read the inputs, plan,
-//! act; any error, and any panic, ends in the emergency path. Never returns.
+//! PID 1 of the Zero-OS initramfs. The boot on one screen: run the plan (its first
+//! rows mount proc and read the inputs the rest is built from); any error, and any
+//! panic, ends in the emergency path. Never returns.
 //!
 //! `#![no_main]`: std's start-up reopens closed fds 0-2 on /dev/null and aborts when it
 //! cannot, which is exactly the state the kernel leaves /init in when the image has
@@ -9,14 +10,12 @@
 #![no_main]
 
 use std::convert::Infallible;
-use std::path::Path;
 
-use zos_init::config::{Config, KernelRequests, CONFIG_PATH};
+use zos_init::config::Config;
 use zos_init::error::{InitError, StepError};
-use zos_init::log::{self, Level};
-use zos_init::plan::{self, Step};
+use zos_init::log;
 use zos_init::sys::{linux::LinuxSys, Sys};
-use zos_init::{cmdline, emergency, modprobe, run::Runner, stage::Stage, table};
+use zos_init::{emergency, modprobe, run::Runner, stage::Stage};
 
 /// Called once by the C runtime. As PID 1 the arguments are not used (the kernel's
 /// extra words reach us through /proc/cmdline); run by the kernel as its modprobe
@@ -66,57 +65,13 @@ fn pid1() -> std::ffi::c_int {
     }
 }
 
-/// Everything up to the exec; only an error comes back.
+/// Everything up to the exec, every row of the plan (proc and the inputs first) run
+/// by one [`Runner`]; only an error comes back.
 fn boot(sys: &dyn Sys, started: std::time::Duration) -> Result<Infallible, InitError> {
-    // proc first, in the shell /init's order: the cmdline and meminfo live there.
-    let proc = table::proc_row();
-    sys.mount(&proc).map_err(|e| InitError {
-        stage: Stage::Mounts,
-        step: Step::Mount(proc.clone()).to_string(),
-        source: e.into(),
-    })?;
-    let cmdline = sys.read_to_string(Path::new("/proc/cmdline")).unwrap_or_else(|e| {
-        log::stage(
-            Level::Warn,
-            Stage::Mounts,
-            &format!("{e}; booting with the image's config only"),
-        );
-        String::new()
-    });
-    let flags = cmdline::parse(&cmdline);
-    let cfg = load_config(sys).with_flags(&flags);
-    // Before the copy frees /sbin/modprobe: requests must work at every moment.
-    if cfg.kernel_requests == KernelRequests::Init {
-        modprobe::install(sys);
-    }
-    log::configure(cfg.log_level, cfg.log_targets);
-    emergency::set(emergency::Settings::from_config(&cfg));
-    for p in &flags.problems {
-        log::warn(&format!("cmdline: {p}"));
-    }
-    let plan = plan::build(&cfg, &flags.break_before);
-    let mut runner = Runner::new(sys, &cfg, started).with_debug_flags(flags.debug.clone());
-    runner.run(&plan)?;
+    Runner::new(sys, &Config::default(), started).boot()?;
     Err(InitError {
         stage: Stage::Switch,
         step: "exec".into(),
         source: StepError::HandoverReturned,
     })
-}
-
-/// The image's config over the defaults; a bad line is reported and skipped.
-fn load_config(sys: &dyn Sys) -> Config {
-    match sys.read_to_string(Path::new(CONFIG_PATH)) {
-        Ok(text) => {
-            let (cfg, errors) = Config::parse(&text, CONFIG_PATH);
-            for e in errors {
-                log::warn(&format!("config: {e} (line ignored)"));
-            }
-            cfg
-        }
-        Err(_) => {
-            log::debug(&format!("config: no {CONFIG_PATH}: the shell /init's defaults"));
-            Config::default()
-        }
-    }
 }

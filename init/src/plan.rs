@@ -17,6 +17,9 @@ pub enum Step {
     /// A shell on the console before a stage (`zos.break=`); the boot goes on when it exits.
     Break(Stage),
     Mount(MountRow),
+    /// Read `/proc/cmdline` and the image's config: the inputs the rest of the plan is
+    /// built from (see [`inputs`]).
+    ReadInputs,
     Mkdir(String),
     /// Reopen stdin/stdout/stderr on /dev/console if the kernel found none at start.
     Console,
@@ -78,6 +81,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Break(s) => write!(f, "shell (break before {s})"),
+            Step::ReadInputs => write!(f, "read /proc/cmdline and {}", crate::config::CONFIG_PATH),
             Step::Mount(m) if m.data.is_empty() => {
                 write!(f, "mount -t {} {} {}", m.fstype, m.source, m.target)
             }
@@ -147,8 +151,22 @@ pub struct Planned {
     pub step: Step,
 }
 
-/// The steps after proc is mounted and the inputs are read. `breaks` are the stages
-/// to stop before (from the cmdline).
+/// The rows every boot starts with, before the config is known: proc first, in the
+/// shell /init's order (the cmdline and meminfo live there), then the inputs. The
+/// runner builds the rest of the plan from what [`Step::ReadInputs`] read.
+pub fn inputs() -> Vec<Planned> {
+    [Step::Mount(table::proc_row()), Step::ReadInputs]
+        .into_iter()
+        .map(|step| Planned {
+            stage: Stage::Mounts,
+            step,
+        })
+        .collect()
+}
+
+/// The whole boot: the [`inputs`] rows, then the steps built from their result.
+/// `breaks` are the stages to stop before (from the cmdline); a break before
+/// `mounts` comes after the inputs, which say whether there is one.
 pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
     let root = cfg.new_root.trim_end_matches('/');
     let root = if root.is_empty() { "/" } else { root };
@@ -160,7 +178,7 @@ pub fn build(cfg: &Config, breaks: &[Stage]) -> Vec<Planned> {
     let mut argv = vec![cfg.handover.clone()];
     argv.extend(cfg.handover_args.iter().cloned());
 
-    let mut out = Vec::new();
+    let mut out = inputs();
     for stage in Stage::ALL {
         if breaks.contains(&stage) {
             out.push(Planned {
@@ -312,6 +330,8 @@ mod tests {
         };
         let plan = build(&cfg, &[]);
         let want = [
+            "mounts: mount -t proc proc /proc",
+            "mounts: read /proc/cmdline and /etc/zos-init.conf",
             "mounts: mount -t sysfs sysfs /sys",
             "mounts: mount -t devtmpfs devtmpfs /dev",
             "mounts: reopen stdio on /dev/console",
@@ -396,8 +416,8 @@ mod tests {
             [Mounts, Hardware, Modules, Copy, NewRoot, Modules, Debug, Switch]
         );
         let steps: Vec<&Step> = plan.iter().map(|p| &p.step).collect();
-        assert!(matches!(steps[3], Step::Start(Task::Coldplug { .. })));
-        assert!(matches!(steps[4], Step::Start(Task::LoadModules(_))));
+        assert!(matches!(steps[5], Step::Start(Task::Coldplug { .. })));
+        assert!(matches!(steps[6], Step::Start(Task::LoadModules(_))));
         assert!(steps.iter().any(|s| **s == Step::Join(vec![Hardware, Modules])));
     }
 

@@ -14,7 +14,7 @@ use crate::fit;
 use crate::log::{self, Level};
 #[cfg(feature = "debug-inject")]
 use crate::modules::load::Request;
-use crate::plan::{Planned, Step};
+use crate::plan::{self, Planned, Step};
 use crate::report::{BootReport, CopySummary, StageTime, BOOT_JSON};
 use crate::stage::Stage;
 use crate::switch_root::{self, Handover};
@@ -24,7 +24,12 @@ use crate::sys::Sys;
 /// construction and read the report when it is done.
 pub struct Runner<'a> {
     sys: &'a dyn Sys,
-    cfg: &'a Config,
+    /// The caller's until the plan's `ReadInputs` row reads the boot's own.
+    cfg: Config,
+    /// The stages to stop before (`zos.break=`), from the inputs.
+    breaks: Vec<Stage>,
+    /// The stage being run and when it started.
+    current: Option<(Stage, Duration)>,
     /// When /init started (time since boot).
     started: Duration,
     /// The kernel found no /dev/console: stdio is reopened once devtmpfs is up.
@@ -47,7 +52,9 @@ impl<'a> Runner<'a> {
     pub fn new(sys: &'a dyn Sys, cfg: &'a Config, started: Duration) -> Self {
         Runner {
             sys,
-            cfg,
+            cfg: cfg.clone(),
+            breaks: Vec::new(),
+            current: None,
             started,
             console_missing: !sys.stdio_open(),
             src_root: "/".into(),
@@ -81,6 +88,16 @@ impl<'a> Runner<'a> {
         &self.report
     }
 
+    /// The whole boot: the plan's input rows (mount proc, read the cmdline and the
+    /// config), then the rest of the plan built from what they read, every row by this
+    /// runner. Returns only on failure (or after a recorder's "exec").
+    pub fn boot(&mut self) -> Result<(), InitError> {
+        let inputs = plan::inputs();
+        self.run(&inputs)?;
+        let plan = plan::build(&self.cfg, &self.breaks);
+        self.run(&plan[inputs.len()..])
+    }
+
     /// Run every step; returns only on failure (or after a recorder's "exec").
     /// `Start` rows run on threads of this scope; a failure joins them first, so
     /// their modules and lines are in before the emergency path.
@@ -109,7 +126,6 @@ impl<'a> Runner<'a> {
     where
         'a: 'scope,
     {
-        let mut current: Option<(Stage, Duration)> = None;
         for p in plan {
             // Thread rows: the thread times its own stage (run_overlap.rs).
             match &p.step {
@@ -118,15 +134,17 @@ impl<'a> Runner<'a> {
                     continue;
                 }
                 Step::Join(_) => {
-                    self.close_stage(current.take());
+                    let done = self.current.take();
+                    self.close_stage(done);
                     self.join(tasks, p.stage);
                     continue;
                 }
                 _ => {}
             }
-            if current.map(|(s, _)| s) != Some(p.stage) {
-                self.close_stage(current.take());
-                current = Some((p.stage, log::since_boot()));
+            if self.current.map(|(s, _)| s) != Some(p.stage) {
+                let done = self.current.take();
+                self.close_stage(done);
+                self.current = Some((p.stage, log::since_boot()));
             }
             let t0 = log::since_boot();
             self.step(&p.step).map_err(|source| match source {
@@ -168,6 +186,12 @@ impl<'a> Runner<'a> {
         let sys = self.sys;
         match step {
             Step::Break(stage) => self.break_shell(*stage),
+            Step::ReadInputs => {
+                let inputs = crate::inputs::read(sys);
+                self.cfg = inputs.cfg;
+                self.breaks = inputs.flags.break_before;
+                self.debug_flags = inputs.flags.debug;
+            }
             Step::Mount(row) => {
                 sys.mount(row)?;
                 if row.target == self.cfg.new_root.trim_end_matches('/') {
@@ -211,10 +235,12 @@ impl<'a> Runner<'a> {
             Step::Copy { dst, spec } => self.copy(dst, spec)?,
             Step::BindRoot { dst, size, spec } => self.bind_root(dst, size, spec)?,
             Step::ChooseRoot { dst, size, spec } => self.choose_root(dst, size, spec)?,
-            Step::Coldplug { mode, timeout } => self.hw.coldplug(self.sys, self.cfg, *mode, *timeout, &mut self.report),
+            Step::Coldplug { mode, timeout } => {
+                self.hw.coldplug(self.sys, &self.cfg, *mode, *timeout, &mut self.report)
+            }
             Step::LoadModules(reqs) => {
                 if !reqs.is_empty() {
-                    self.hw.load(self.sys, self.cfg, reqs, &mut self.report);
+                    self.hw.load(self.sys, &self.cfg, reqs, &mut self.report);
                 }
             }
             // Outside the run loop (which starts threads) a task runs in place.
@@ -293,7 +319,7 @@ impl<'a> Runner<'a> {
             log::stage(Level::Debug, Stage::Debug, &format!("injection off ({})", plan.why));
             return;
         }
-        let (sys, cfg) = (self.sys, self.cfg);
+        let (sys, cfg) = (self.sys, &self.cfg);
         let (hw, report) = (&mut self.hw, &mut self.report);
         let mut load = |names: &[&str]| {
             let reqs: Vec<Request> = names
@@ -354,7 +380,7 @@ impl<'a> Runner<'a> {
 
     /// `zos.break=`: a shell before the stage; the boot goes on when it exits.
     fn break_shell(&self, stage: Stage) {
-        let cfg = self.cfg;
+        let cfg = &self.cfg;
         let root = if cfg.allow_shell {
             emergency::shell_root(self.sys, &cfg.shell, &cfg.new_root)
         } else {

@@ -88,7 +88,7 @@ fn initramfs_root(cfg: &Config) -> PathBuf {
 
 impl<'a> Runner<'a> {
     fn inputs(&self) -> Inputs {
-        let root = initramfs_root(self.cfg);
+        let root = initramfs_root(&self.cfg);
         let from = match &self.hw.modules_dir {
             Some(d) => d.clone(),
             None => root.join("lib/modules").join(self.hw.release()),
@@ -115,7 +115,7 @@ impl<'a> Runner<'a> {
         hw.moves_to = Some(inputs.to.clone());
         hw.defer_unmatched = true;
         let native = matches!(task, Task::Coldplug { mode, .. } if *mode == ColdplugMode::Native);
-        let rules = native.then(|| RulesPass::new(&initramfs_root(self.cfg), &hw.sysfs));
+        let rules = native.then(|| RulesPass::new(&initramfs_root(&self.cfg), &hw.sysfs));
         hw.set_inputs(inputs.conf.clone(), rules);
         hw
     }
@@ -132,11 +132,13 @@ impl<'a> Runner<'a> {
         };
         let hw = self.task_hw(&inputs, task);
         let stage = stage_of(task);
-        let (sys, cfg) = (self.sys, self.cfg);
+        // The thread owns its copy of the config: the runner's own is read by the steps
+        // that run meanwhile.
+        let (sys, cfg) = (self.sys, self.cfg.clone());
         let (job, shared) = (task.clone(), inputs.clone());
         let thread = std::thread::Builder::new()
             .name(stage.as_str().into())
-            .spawn_scoped(scope, move || work(sys, cfg, &job, hw, &shared));
+            .spawn_scoped(scope, move || work(sys, &cfg, &job, hw, &shared));
         match thread {
             Ok(h) => {
                 log::stage(
@@ -152,7 +154,7 @@ impl<'a> Runner<'a> {
                     stage,
                     &format!("cannot start a thread ({e}): running it now, before the copy"),
                 );
-                let done = work(self.sys, self.cfg, task, self.task_hw(&inputs, task), &inputs);
+                let done = work(self.sys, &self.cfg, task, self.task_hw(&inputs, task), &inputs);
                 tasks.running.push(Running::Finished(Box::new(done)));
             }
         }
@@ -180,7 +182,7 @@ impl<'a> Runner<'a> {
                 },
             };
             self.report.modules.append(&mut done.report.modules);
-            done.hw.write_unmatched(self.cfg);
+            done.hw.write_unmatched(&self.cfg);
             spans.push(format!("{} {}", done.span.stage, log::ms(done.span.took)));
             self.add_stage(done.span);
         }

@@ -11,7 +11,8 @@ fn run_with(sys: &RecordSys, cmdline: &str) -> Result<(), InitError> {
     let flags = cmdline::parse(&format!("zos.root=copy {cmdline}"));
     let cfg = Config::default().with_flags(&flags);
     let plan = plan::build(&cfg, &flags.break_before);
-    Runner::new(sys, &cfg, Duration::ZERO).run(&plan)
+    // The inputs are the test's: the rows that would read them are left out.
+    Runner::new(sys, &cfg, Duration::ZERO).run(&plan[plan::inputs().len()..])
 }
 
 #[test]
@@ -172,4 +173,46 @@ fn break_runs_a_shell_then_continues() {
     let devpts = calls.iter().position(|c| c.contains("devpts")).unwrap();
     assert!(devpts < sh);
     assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"));
+}
+
+/// `Runner::boot`: proc and the inputs are the plan's first rows, and what they read
+/// builds the rest (here the cmdline's tmpfs size and copy mode).
+#[test]
+fn the_boot_mounts_proc_reads_its_inputs_then_runs_the_plan_they_make() {
+    // zos.modprobe=kernel: this test does not hand the kernel's requests to the init
+    // (a process-wide setting other tests' switches would see).
+    let sys = RecordSys {
+        cmdline: "zos.root=copy zos.tmpfs=64M zos.modprobe=kernel".into(),
+        ..Default::default()
+    };
+    Runner::new(&sys, &Config::default(), Duration::ZERO).boot().unwrap();
+    let calls = sys.calls();
+    assert_eq!(
+        calls[..4],
+        [
+            "mount -t proc proc /proc",
+            "cat /proc/cmdline",
+            "cat /etc/zos-init.conf",
+            "mount -t sysfs sysfs /sys"
+        ]
+    );
+    assert!(
+        calls.contains(&"mount -t tmpfs -o size=64M tmpfs /mnt/root".to_string()),
+        "{calls:#?}"
+    );
+    assert!(calls.last().unwrap().starts_with("exec /sbin/zinit"), "{calls:#?}");
+}
+
+#[test]
+fn a_failing_proc_mount_is_the_first_rows_error() {
+    let sys = RecordSys::default();
+    sys.fail_on("mount", "/proc", Errno::PERM);
+    let e = Runner::new(&sys, &Config::default(), Duration::ZERO)
+        .boot()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "stage mounts: mount -t proc proc /proc: mount /proc: EPERM (Operation not permitted)"
+    );
+    assert_eq!(sys.calls(), ["mount -t proc proc /proc"]);
 }

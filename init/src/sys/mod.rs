@@ -7,6 +7,7 @@
 //! above, in their own modules, and are unit-tested through the recorder.
 //! tests/seam.rs fails when code outside sys/ calls the kernel some other way.
 
+pub mod kmsg;
 pub mod linux;
 mod linux_kmod;
 mod linux_proc;

@@ -44,6 +44,8 @@ pub struct RecordSys {
     pub stdio: bool,
     pub executables: Vec<PathBuf>,
     pub magic: u64,
+    /// What `/proc/cmdline` reads as.
+    pub cmdline: String,
     /// What `dmesg` returns.
     pub dmesg: String,
     /// What `list_dir` returns (any directory, without a `tree`) and `statfs` says used.
@@ -78,6 +80,7 @@ impl Default for RecordSys {
             pid: 1,
             stdio: true,
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
+            cmdline: String::new(),
             dmesg: "<6>[    1.0] kernel says hi\n".into(),
             magic: 0x0102_1994,
             listing: ["bin", "dev", "etc", "init", "lib", "mnt", "proc", "sys", "usr"]
@@ -148,6 +151,8 @@ impl Sys for RecordSys {
         self.call(Call::Read(path.into()))?;
         Ok(if path == Path::new("/proc/meminfo") {
             self.meminfo.clone()
+        } else if path == Path::new("/proc/cmdline") {
+            self.cmdline.clone()
         } else {
             String::new()
         })
