@@ -37,6 +37,12 @@ fn span(json: &Value, stage: &str) -> (f64, f64) {
     (start, start + s["duration_ms"].as_f64().unwrap())
 }
 
+/// `copy` start to `debug` start: the copy, the new root and the wait for the
+/// threads (or, in place, the hardware and modules stages).
+fn copy_to_debug(json: &Value) -> f64 {
+    span(json, "debug").0 - span(json, "copy").0
+}
+
 #[test]
 fn copy_mode_with_modules_loading_during_the_copy_loads_every_module() {
     let img = Image::new();
@@ -52,19 +58,14 @@ fn copy_mode_with_modules_loading_during_the_copy_loads_every_module() {
         "sed 's/^/json /' /run/zos-init/boot.json\n",
     )
     .unwrap();
-    let disk = img.dir.path().join("disk.raw");
-    fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
-    let drive = format!("file={},if=virtio,format=raw", disk.display());
-    let args = [
-        "-drive",
-        &drive,
-        "-netdev",
-        "user,id=n",
-        "-device",
-        "virtio-net-pci,netdev=n",
-        "-device",
-        "virtio-rng-pci",
-    ];
+    // For the figure only: a break before `hardware` keeps both stages in place
+    // (plan_overlap.rs), which is the plan before the overlap, plus a shell that exits.
+    let brk = img.root().join("bin/zos-break");
+    fs::write(&brk, "#!/bin/sh\nexit 0\n").unwrap();
+    fs::set_permissions(&brk, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fs::write(img.root().join("etc/zos-init.conf"), "shell = /bin/zos-break\n").unwrap();
+    let args = img.virtio_devices();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = img.boot_with("zos.root=copy zos.log=debug", 768, &args);
     let t = tail(&out);
     assert!(out.has("PROBE-END"), "the probe never finished\n{t}");
@@ -72,7 +73,7 @@ fn copy_mode_with_modules_loading_during_the_copy_loads_every_module() {
     let json = boot_json(&out);
     let loaded: BTreeSet<String> = fact_all(&out, "module").into_iter().collect();
     // Every module the init asked for (coldplug, the essential tier and their
-    // dependencies) is in /proc/modules, and none failed.
+    // dependencies) is in /proc/modules, and none failed (but optional ones).
     let records = json["modules"].as_array().expect("modules");
     let mut asked = BTreeSet::new();
     for m in records {
@@ -80,8 +81,17 @@ fn copy_mode_with_modules_loading_during_the_copy_loads_every_module() {
         if m["via"].as_str().unwrap().starts_with("kernel request") {
             continue;
         }
-        assert!(m["error"].is_null(), "{name} failed: {m}\n{t}");
-        asked.insert(name);
+        match m["error"].as_str() {
+            None => {
+                asked.insert(name);
+            }
+            // A soft dependency for a CPU feature this machine lacks is optional (the
+            // boot report says so); a freed file would be ENOENT and fail here.
+            Some(e) => assert!(
+                m["via"].as_str().unwrap().starts_with("softdep of") && e.contains("ENODEV"),
+                "{name} failed: {m}\n{t}"
+            ),
+        }
     }
     for want in ["btrfs", "fuse", "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng"] {
         assert!(asked.contains(want), "{want} was not asked for: {asked:?}\n{t}");
@@ -107,6 +117,20 @@ fn copy_mode_with_modules_loading_during_the_copy_loads_every_module() {
         .count();
     assert!(during > 0, "no module loaded during the copy {copy:?}\n{t}");
     let moved = out.lines_with("module files were freed by the copy already");
+    let seq = img.boot_with("zos.root=copy zos.break=hardware", 768, &args);
+    let seq_t = tail(&seq);
+    assert!(
+        seq.has("PROBE-END") && seq.has("break before hardware: shell exited (0)"),
+        "{seq_t}"
+    );
+    let seq_json = boot_json(&seq);
+    println!(
+        "BENCH copy+newroot+hardware+modules (copy start to debug start): in place {:.0} ms (one no-op break shell included), overlapped {:.0} ms; init phase {:?} vs {:?} ms",
+        copy_to_debug(&seq_json),
+        copy_to_debug(&json),
+        seq_json["init_phase_ms"].as_f64(),
+        json["init_phase_ms"].as_f64()
+    );
     println!(
         "BENCH overlap: copy {:.0}-{:.0} ms, hardware {:?}, modules {:?}, {during} of {} loads during the copy; {moved:?}",
         copy.0,
