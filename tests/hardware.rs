@@ -19,27 +19,8 @@ const MEM: u32 = 512;
 const TIERS: &str =
     "[essential]\nbtrfs\nfuse\n[hardware]\nvirtio_pci\nvirtio_blk\nvirtio_net\nvirtio-rng\nvirtio_scsi\nvfat\n";
 
-/// A virtio disk (a small raw file), a user-mode virtio NIC, a virtio RNG.
-fn devices(img: &Image) -> Vec<String> {
-    let disk = img.dir.path().join("disk.raw");
-    fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
-    [
-        "-drive",
-        &format!("file={},if=virtio,format=raw", disk.display()),
-        "-netdev",
-        "user,id=n",
-        "-device",
-        "virtio-net-pci,netdev=n",
-        "-device",
-        "virtio-rng-pci",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 fn boot(img: &Image, append: &str) -> BootOutcome {
-    let args = devices(img);
+    let args = img.virtio_devices();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     img.boot_with(append, MEM, &args)
 }

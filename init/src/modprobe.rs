@@ -150,7 +150,7 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
     let Some((dir, root)) = tree(&release) else {
         return fail(format!("no lib/modules/{release}/modules.dep in / or the new root"));
     };
-    let stamp = lookup::stamp(&dir);
+    let stamp = lookup::stamp(&dir, None);
     let known = std::fs::read_to_string(LOOKUP).ok();
     let quick = known.as_deref().and_then(|t| lookup::may_resolve(t, &stamp, name));
     if quick == Some(false) {
@@ -201,11 +201,13 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
 
 /// PID 1 parsed `idx` (of the tree at `dir`): publish its lookup for the requests to
 /// come, when they come to us ([`install`]). A failure only costs speed.
-pub fn publish_lookup(idx: &ModIndex, dir: &Path) {
+/// The tree's files are stamped where they are (`dir`, or `moved_to` once freed).
+pub fn publish_lookup(idx: &ModIndex, dir: &Path, moved_to: &Path) {
     if !ANSWERING.load(Ordering::Relaxed) {
         return;
     }
-    if let Err(e) = lookup::publish(Path::new(LOOKUP), &lookup::build(idx, &lookup::stamp(dir))) {
+    let stamp = lookup::stamp(dir, Some(moved_to));
+    if let Err(e) = lookup::publish(Path::new(LOOKUP), &lookup::build(idx, &stamp)) {
         log::debug(&format!(
             "modules: write {LOOKUP}: {e}; kernel requests parse the index each"
         ));

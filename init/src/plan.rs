@@ -281,34 +281,10 @@ fn exclude_list(cfg: &Config) -> Vec<String> {
     v
 }
 
-/// What may run on a thread of its own: a stage's work that needs neither the new
-/// root nor the main thread's children.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Task {
-    /// Native coldplug (or off): reads /sys, loads from the initramfs's module tree.
-    Coldplug {
-        mode: ColdplugMode,
-        timeout: Duration,
-    },
-    LoadModules(Vec<Request>),
-}
-
-impl Task {
-    /// The step it is when run in place.
-    pub fn step(&self) -> Step {
-        match self {
-            Task::Coldplug { mode, timeout } => Step::Coldplug {
-                mode: *mode,
-                timeout: *timeout,
-            },
-            Task::LoadModules(reqs) => Step::LoadModules(reqs.clone()),
-        }
-    }
-}
-
 /// Moving coldplug and module loading onto threads: its own file, pure as the rest.
 #[path = "plan_overlap.rs"]
 mod overlap;
+pub use overlap::Task;
 
 #[cfg(test)]
 mod tests {
@@ -419,57 +395,5 @@ mod tests {
         assert!(matches!(steps[5], Step::Start(Task::Coldplug { .. })));
         assert!(matches!(steps[6], Step::Start(Task::LoadModules(_))));
         assert!(steps.iter().any(|s| **s == Step::Join(vec![Hardware, Modules])));
-    }
-
-    /// What cannot or must not start early stays where the shell had it.
-    #[test]
-    fn udev_mode_breaks_and_an_empty_batch_keep_their_place() {
-        let plan_of = |cmdline: &str| {
-            let flags = cmdline::parse(cmdline);
-            let cfg = Config::default().with_flags(&flags);
-            lines(&build(&cfg, &flags.break_before))
-                .into_iter()
-                .filter(|l| !l.starts_with("mounts:") && !l.starts_with("copy:") && !l.starts_with("newroot:"))
-                .filter(|l| !l.starts_with("debug:") && !l.starts_with("switch:"))
-                .collect::<Vec<_>>()
-        };
-        // udevd runs from the new root, on the main thread; the modules still overlap.
-        assert_eq!(
-            plan_of("zos.coldplug=udev"),
-            [
-                "modules: start on its own thread: modprobe -a btrfs fuse",
-                "modules: wait for the threads of modules",
-                "hardware: coldplug udev: load the drivers of the devices present (settle within 10000 ms)",
-            ]
-        );
-        // A break before hardware: the shell stops where it always did, nothing started.
-        assert_eq!(
-            plan_of("zos.break=hardware"),
-            [
-                "hardware: shell (break before hardware)",
-                "hardware: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
-                "modules: modprobe -a btrfs fuse",
-            ]
-        );
-        assert_eq!(
-            plan_of("zos.break=modules modules_load=virtio_blk"),
-            [
-                "hardware: start on its own thread: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
-                "hardware: wait for the threads of hardware",
-                "modules: shell (break before modules)",
-                "modules: modprobe -a btrfs fuse virtio_blk",
-            ]
-        );
-        let flags = cmdline::parse("zos.coldplug=off");
-        let cfg = Config {
-            essential_modules: vec![],
-            ..Config::default().with_flags(&flags)
-        };
-        let l = lines(&build(&cfg, &[]));
-        assert!(l.contains(&"modules: modprobe: no module asked".to_string()), "{l:#?}");
-        assert!(
-            l.contains(&"hardware: wait for the threads of hardware".to_string()),
-            "{l:#?}"
-        );
     }
 }

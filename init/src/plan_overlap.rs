@@ -12,9 +12,37 @@
 //! copy, and its children must not be reaped by the main thread's reaper) and an
 //! empty module batch (nothing to run).
 
-use super::{Planned, Step, Task};
+use std::time::Duration;
+
+use super::{Planned, Step};
 use crate::config::ColdplugMode;
+use crate::modules::load::Request;
 use crate::stage::Stage;
+
+/// What may run on a thread of its own: a stage's work that needs neither the new
+/// root nor the main thread's children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// Native coldplug (or off): reads /sys, loads from the initramfs's module tree.
+    Coldplug {
+        mode: ColdplugMode,
+        timeout: Duration,
+    },
+    LoadModules(Vec<Request>),
+}
+
+impl Task {
+    /// The step it is when run in place.
+    pub fn step(&self) -> Step {
+        match self {
+            Task::Coldplug { mode, timeout } => Step::Coldplug {
+                mode: *mode,
+                timeout: *timeout,
+            },
+            Task::LoadModules(reqs) => Step::LoadModules(reqs.clone()),
+        }
+    }
+}
 
 /// The task a row of `stage` becomes when it can run on a thread; `breaks` are the
 /// stages the plan stops before.
@@ -73,4 +101,67 @@ pub(super) fn overlap(plan: Vec<Planned>) -> Vec<Planned> {
         },
     );
     rest
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmdline;
+    use crate::config::Config;
+    use crate::plan::{build, Planned};
+
+    fn lines(plan: &[Planned]) -> Vec<String> {
+        plan.iter().map(|p| format!("{}: {}", p.stage, p.step)).collect()
+    }
+
+    /// What cannot or must not start early stays where the shell had it.
+    #[test]
+    fn udev_mode_breaks_and_an_empty_batch_keep_their_place() {
+        let plan_of = |cmdline: &str| {
+            let flags = cmdline::parse(cmdline);
+            let cfg = Config::default().with_flags(&flags);
+            lines(&build(&cfg, &flags.break_before))
+                .into_iter()
+                .filter(|l| !l.starts_with("mounts:") && !l.starts_with("copy:") && !l.starts_with("newroot:"))
+                .filter(|l| !l.starts_with("debug:") && !l.starts_with("switch:"))
+                .collect::<Vec<_>>()
+        };
+        // udevd runs from the new root, on the main thread; the modules still overlap.
+        assert_eq!(
+            plan_of("zos.coldplug=udev"),
+            [
+                "modules: start on its own thread: modprobe -a btrfs fuse",
+                "modules: wait for the threads of modules",
+                "hardware: coldplug udev: load the drivers of the devices present (settle within 10000 ms)",
+            ]
+        );
+        // A break before hardware: the shell stops where it always did, nothing started.
+        assert_eq!(
+            plan_of("zos.break=hardware"),
+            [
+                "hardware: shell (break before hardware)",
+                "hardware: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
+                "modules: modprobe -a btrfs fuse",
+            ]
+        );
+        assert_eq!(
+            plan_of("zos.break=modules modules_load=virtio_blk"),
+            [
+                "hardware: start on its own thread: coldplug native: load the drivers of the devices present (settle within 10000 ms)",
+                "hardware: wait for the threads of hardware",
+                "modules: shell (break before modules)",
+                "modules: modprobe -a btrfs fuse virtio_blk",
+            ]
+        );
+        let flags = cmdline::parse("zos.coldplug=off");
+        let cfg = Config {
+            essential_modules: vec![],
+            ..Config::default().with_flags(&flags)
+        };
+        let l = lines(&build(&cfg, &[]));
+        assert!(l.contains(&"modules: modprobe: no module asked".to_string()), "{l:#?}");
+        assert!(
+            l.contains(&"hardware: wait for the threads of hardware".to_string()),
+            "{l:#?}"
+        );
+    }
 }

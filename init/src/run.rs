@@ -105,7 +105,7 @@ impl<'a> Runner<'a> {
         std::thread::scope(|scope| {
             let mut tasks = overlap::Tasks::default();
             let r = self.run_in(plan, scope, &mut tasks);
-            if let Err(e) = &r {
+            if let (Err(e), true) = (&r, tasks.running()) {
                 log::stage(
                     Level::Info,
                     e.stage,

@@ -49,7 +49,7 @@ impl Inputs {
             .get_or_init(|| {
                 let idx = tree::load_index(&self.from, &mut |p| read_either(p, &self.from, &self.to))?;
                 // The kernel's requests meanwhile answer misses from it (modprobe.rs).
-                crate::modprobe::publish_lookup(&idx, &self.from);
+                crate::modprobe::publish_lookup(&idx, &self.from, &self.to);
                 Some(Arc::new(idx))
             })
             .clone()
@@ -74,6 +74,13 @@ enum Running<'scope> {
 pub(super) struct Tasks<'scope> {
     inputs: Option<Arc<Inputs>>,
     running: Vec<Running<'scope>>,
+}
+
+impl Tasks<'_> {
+    /// Whether a task was started and not joined.
+    pub(super) fn running(&self) -> bool {
+        !self.running.is_empty()
+    }
 }
 
 /// Where the image's files are before the copy: `/`. Unit tests read the new root

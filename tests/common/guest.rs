@@ -126,6 +126,26 @@ impl Image {
         out
     }
 
+    /// QEMU arguments for a virtio disk (a small raw file), a user-mode virtio NIC
+    /// and a virtio RNG.
+    pub fn virtio_devices(&self) -> Vec<String> {
+        let disk = self.dir.path().join("disk.raw");
+        fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+        [
+            "-drive",
+            &format!("file={},if=virtio,format=raw", disk.display()),
+            "-netdev",
+            "user,id=n",
+            "-device",
+            "virtio-net-pci,netdev=n",
+            "-device",
+            "virtio-rng-pci",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
     /// Pack and boot with `append` on the cmdline; `memory_mb` of guest RAM.
     pub fn boot(&self, append: &str, memory_mb: u32) -> BootOutcome {
         self.boot_with(append, memory_mb, &[])

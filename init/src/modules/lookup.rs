@@ -31,11 +31,19 @@ const FILES: [&str; 4] = [
     "modules.builtin.modinfo",
 ];
 
-/// Size and mtime of the index files of `dir` (`-` for one that is missing).
-pub fn stamp(dir: &Path) -> String {
+/// Size and mtime of the index files of `dir` (`-` for one that is missing); a file
+/// gone from `dir` is taken from `moved_to` (copy-and-free, modules/moved.rs).
+pub fn stamp(dir: &Path, moved_to: Option<&Path>) -> String {
     FILES
         .iter()
-        .map(|f| match std::fs::metadata(dir.join(f)) {
+        .map(|f| {
+            let meta = std::fs::metadata(dir.join(f));
+            match moved_to {
+                Some(to) if meta.is_err() => std::fs::metadata(to.join(f)),
+                _ => meta,
+            }
+        })
+        .map(|m| match m {
             Ok(m) => format!("{}.{}.{}", m.len(), m.mtime(), m.mtime_nsec()),
             Err(_) => "-".into(),
         })
