@@ -44,7 +44,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 180)]
     pub timeout: u64,
     /// Work directory: images, serial logs, report.md, timeline.svg.
-    #[arg(long, default_value = "output/bench")]
+    #[arg(
+        long = "out-dir",
+        alias = "output",
+        value_name = "DIR",
+        default_value = "output/bench"
+    )]
     pub output: PathBuf,
     /// A prebuilt release zos-init instead of building it.
     #[arg(long, value_name = "PATH")]
