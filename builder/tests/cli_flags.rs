@@ -175,3 +175,25 @@ fn completions_and_man_pages_cover_every_subcommand() {
     let build = fs::read_to_string(t.path().join("pages/zos-builder-build.1")).unwrap();
     assert!(build.contains("allow\\-unbootable"), "flags in the build page");
 }
+
+#[test]
+fn run_and_bench_refuse_flags_their_other_flags_make_meaningless() {
+    let t = tempfile::tempdir().unwrap();
+    for (args, want) in [
+        (&["run", "--timeout", "5"][..], "--batch"),
+        (
+            &["run", "--netboot", "nb", "--init", "x"][..],
+            "--init has nothing to replace with --netboot nb",
+        ),
+        (&["bench", "--no-memory", "--mem-min", "32"][..], "cannot be used with"),
+        (&["bench", "--no-pack", "--pack-runs", "1"][..], "cannot be used with"),
+    ] {
+        let o = run(t.path(), args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(err(&o).contains(want), "{args:?}: {}", err(&o));
+    }
+    // The default --timeout does not count as given: this fails on the missing dir.
+    let o = run(t.path(), &["run", "--netboot", "missing-dir"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(!err(&o).contains("--batch"), "{}", err(&o));
+}

@@ -25,8 +25,8 @@ pub struct RunArgs {
     /// debug (default) or release: see `build --mode`.
     #[arg(long, default_value = "debug", env = "BUILDMODE")]
     mode: String,
-    /// Seconds before a --batch run is killed.
-    #[arg(long, default_value_t = 120)]
+    /// Seconds before a --batch run is killed (an interactive run ends when you quit).
+    #[arg(long, default_value_t = 120, requires = "batch")]
     timeout: u64,
     /// Boot over iPXE and QEMU's TFTP: from DIR (`zos-builder netboot`), or without
     /// DIR from a netboot directory of this run's image (<output>/netboot).
@@ -38,6 +38,12 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
+    if let (Some(Some(dir)), Some(_)) = (&args.netboot, &args.init) {
+        anyhow::bail!(
+            "--init has nothing to replace with --netboot {}: that directory's image is booted as it is",
+            dir.display()
+        );
+    }
     let opts = crate::run::RunOptions {
         output: args.output,
         init: args.init,
