@@ -18,7 +18,7 @@ pub struct RootfsArgs {
     #[arg(long, default_value = "configs/apk.toml", value_name = "PATH")]
     pub config: PathBuf,
     /// The rootfs directory; `<OUT>.owners` is written beside it.
-    #[arg(long, default_value = "output/rootfs", value_name = "DIR")]
+    #[arg(long = "out-dir", alias = "out", default_value = "output/rootfs", value_name = "DIR")]
     pub out: PathBuf,
     /// Start from a rootfs tarball (e.g. an Alpine minirootfs): `tar:PATH`.
     #[arg(long, value_name = "tar:PATH")]

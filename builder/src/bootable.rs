@@ -51,6 +51,39 @@ pub fn check(image: &Path) -> Result<Vec<String>, UnpackError> {
     Ok(problems)
 }
 
+/// [`check`] with the `--allow-unbootable` policy: a refusal is this error.
+#[derive(Debug, thiserror::Error)]
+pub enum VerdictError {
+    #[error(transparent)]
+    Read(#[from] UnpackError),
+    #[error(
+        "{} was written but cannot boot:\n  {}\n(--allow-unbootable keeps such an image without this error)",
+        image.display(),
+        problems.join("\n  ")
+    )]
+    Unbootable { image: PathBuf, problems: Vec<String> },
+}
+
+/// `Ok(None)`: the image boots. `Ok(Some(warning))`: it cannot, but `allow` keeps it
+/// (the warning names the problems). Both `build` forms use this one policy.
+pub fn verdict(image: &Path, allow: bool) -> Result<Option<String>, VerdictError> {
+    let problems = check(image)?;
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    if allow {
+        return Ok(Some(format!(
+            "warning: {} cannot boot (--allow-unbootable):\n  {}",
+            image.display(),
+            problems.join("\n  ")
+        )));
+    }
+    Err(VerdictError::Unbootable {
+        image: image.to_owned(),
+        problems,
+    })
+}
+
 struct View<'a> {
     map: &'a BTreeMap<PathBuf, ReadEntry>,
 }

@@ -10,6 +10,7 @@ pub use zos_cpio as cpio;
 pub use zos_cpio::compress;
 
 pub mod bench;
+pub mod boot_json;
 pub mod bootable;
 pub mod cli;
 pub mod components;
@@ -27,6 +28,7 @@ pub mod modules;
 pub mod netboot;
 pub mod pack;
 pub mod pipeline;
+pub mod progress;
 pub mod rootfs;
 pub mod run;
 pub mod strip;

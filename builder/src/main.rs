@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use zos_builder::cli;
 
 #[derive(Parser)]
@@ -57,7 +57,8 @@ enum Cmd {
     /// keys it ignores, `after` naming no unit, cycles; with --rootfs, an exec or test
     /// (or a command of its `sh -c` script) whose program that rootfs lacks.
     Lint {
-        /// Unit directories [default: configs/zinit and configs/zinit-run].
+        /// Unit directories [default: configs/zinit and configs/zinit-run of the
+        /// current directory, like the other commands' defaults].
         dirs: Vec<PathBuf>,
         /// Check exec programs against this rootfs (PATH lookup, symlinks inside it).
         #[arg(long, value_name = "DIR")]
@@ -71,13 +72,27 @@ enum Cmd {
         /// The boot.json file.
         report: PathBuf,
         /// Output SVG [default: the report's name with .svg].
-        #[arg(long, short)]
+        #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Print a completion script for SHELL on stdout (bash, zsh, fish, elvish,
+    /// powershell), e.g. `zos-builder completions bash > ~/.local/share/bash-completion/completions/zos-builder`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages into DIR: zos-builder.1 and zos-builder-SUBCOMMAND.1 for each
+    /// subcommand (`man -l DIR/zos-builder-build.1`).
+    Man {
+        /// The directory to write (created when missing).
+        dir: PathBuf,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Bars on a terminal, a line every few seconds for a long step otherwise.
+    zos_builder::progress::enable();
     let result = match cli.cmd {
         Cmd::Build(args) => cli::build::run(*args),
         Cmd::Ls { image } => cli::image::ls(&image),
@@ -90,6 +105,10 @@ fn main() -> ExitCode {
         Cmd::Lint { dirs, rootfs } => cli::lint::run(dirs, rootfs),
         Cmd::Timeline { report, output } => cli::timeline::run(&report, output),
         Cmd::Bench(args) => zos_builder::bench::cli::run(args).map_err(Into::into),
+        Cmd::Completions { shell } => cli::docs::completions(shell, Cli::command()),
+        Cmd::Man { dir } => cli::docs::man(&dir, Cli::command()).map(|pages| {
+            pages.iter().for_each(|p| println!("{}", p.display()));
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -134,11 +134,20 @@ pub fn build_image(req: &ImageRequest) -> Result<ImageSummary, BuildError> {
     let enc = req
         .compression
         .encoder(req.level, BufWriter::with_capacity(1 << 20, file))?;
+    // The bar counts the cpio bytes going into the encoder, which compresses as they
+    // come: packing and compression advance together; the tail is the encoder's flush.
+    let what = format!("pack+{}", req.compression);
+    let enc = crate::progress::Counted {
+        inner: enc,
+        progress: crate::progress::Progress::new(&what, Some(data_bytes(&entries))),
+    };
     let (enc, stats) = write_archive(entries, &opts, enc).map_err(|e| match e {
         CpioError::Write(source) => out_err(source),
         other => other.into(),
     })?;
-    let mut buf = enc.finish().map_err(out_err)?;
+    enc.progress.note("finishing compression");
+    let mut buf = enc.inner.finish().map_err(out_err)?;
+    enc.progress.finish();
     buf.flush().map_err(out_err)?;
     drop(buf);
     let compressed_bytes = tmp.commit().map_err(out_err)?;
@@ -148,6 +157,18 @@ pub fn build_image(req: &ImageRequest) -> Result<ImageSummary, BuildError> {
         uncompressed_bytes: stats.bytes,
         compressed_bytes,
     })
+}
+
+/// The file data the archive will hold, for the progress total (headers aside).
+fn data_bytes(entries: &[Entry]) -> u64 {
+    entries
+        .iter()
+        .map(|e| match &e.kind {
+            EntryKind::File(FileData::Path(p)) => fs::metadata(p).map_or(0, |m| m.len()),
+            EntryKind::File(FileData::Bytes(b)) => b.len() as u64,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Rootfs, then /init, then extras (each replacing what came before), then the

@@ -50,6 +50,8 @@ pub struct RunReport {
     /// Kernel, init and zinit lines on one clock (docs/OVERVIEW.md).
     pub timeline: crate::zinit::timeline::Timeline,
     pub serial_log: PathBuf,
+    /// OUTPUT/boot.json, the init's report carried by the serial log (crate::boot_json).
+    pub boot_json: Result<PathBuf, crate::boot_json::BootJsonError>,
     /// Where zinit came from (source, commit, toolchain, sha256) and the units lint
     /// left out, one line each.
     pub notes: String,
@@ -83,6 +85,7 @@ pub fn run(opts: &RunOptions) -> Result<RunReport, RunError> {
     let timeline = crate::zinit::timeline::parse(&outcome.log);
     Ok(RunReport {
         image,
+        boot_json: crate::boot_json::save(&outcome.log, &opts.output.join("boot.json")),
         outcome,
         init_phase_ms,
         timeline,

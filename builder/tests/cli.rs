@@ -216,10 +216,13 @@ fn extra_file_with_mode_replaces_rootfs_file() {
     );
 }
 
-/// Each failure: exit code 1, one line on stderr naming the path, no output.
+/// Each failure: exit code 1, one line on stderr naming the path, then the build log
+/// (beside the `-o` image), no output.
 fn assert_fails(o: &Output, want: &str, out: &Path) {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
-    assert_eq!(stderr(o), format!("error: {want}\n"));
+    let log = out.parent().unwrap().join("build.log");
+    assert_eq!(stderr(o), format!("error: {want}\nbuild log: {}\n", log.display()));
+    assert!(fs::read_to_string(&log).unwrap().contains(&format!("ERROR: {want}")));
     assert!(!out.exists(), "{} was created", out.display());
 }
 
@@ -259,7 +262,12 @@ fn socket_in_rootfs() {
     let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let (o, out) = build(t.path(), &[]);
     assert_fails(&o, &format!("cannot pack socket {}", sock.display()), &out);
-    assert!(!out.parent().unwrap().exists() || fs::read_dir(out.parent().unwrap()).unwrap().next().is_none());
+    // No partial image or temporary file left beside the log.
+    let left: Vec<_> = fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["build.log"]);
 }
 
 #[test]

@@ -190,11 +190,22 @@ fn on_the_demo_rootfs_lint_keeps_the_units_busybox_can_run() {
 #[test]
 fn lint_command() {
     let bin = env!("CARGO_BIN_EXE_zos-builder");
-    let ok = Command::new(bin).arg("lint").output().unwrap();
+    // The default set is found from the current directory, as an operator in a
+    // checkout runs it (not through a path compiled into the binary).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ok = Command::new(bin).arg("lint").current_dir(&root).output().unwrap();
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
     assert!(out.contains("9 units for zinit 0.2.11: clean"), "{out}");
+    assert!(out.contains("configs/zinit"), "{out}");
     let t = tempfile::tempdir().unwrap();
+    let elsewhere = Command::new(bin).arg("lint").current_dir(t.path()).output().unwrap();
+    assert_eq!(elsewhere.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&elsewhere.stderr);
+    assert!(
+        err.contains("no unit directories given and configs/zinit is not in the current directory"),
+        "{err}"
+    );
     let f = write(t.path(), "y/a.yaml", "exec: x\nafter: [b]\n");
     let bad = Command::new(bin).arg("lint").arg(t.path().join("y")).output().unwrap();
     let out = String::from_utf8_lossy(&bad.stdout);

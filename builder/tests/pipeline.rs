@@ -57,7 +57,15 @@ fn project(dir: &Path, gh: FakeGithub, verify: bool, extra: &str) -> Project {
 }
 
 impl Project {
+    /// A build that keeps the fixture's image: it has no /sbin/zinit, so it cannot boot
+    /// (`the_pipeline_refuses_an_unbootable_image` checks the refusal).
     fn build(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut all = vec!["--allow-unbootable"];
+        all.extend_from_slice(args);
+        self.build_strict(&all, env)
+    }
+
+    fn build_strict(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_zos-builder"));
         for k in zos_builder::knobs::NAMES
             .iter()
@@ -249,6 +257,47 @@ fn direct_form_options_need_rootfs() {
     let p = project(t.path(), FakeGithub::start(), true, "");
     let o = p.build(&["--zinit"], &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("--zinit needs --rootfs"));
+}
+
+#[test]
+fn the_pipeline_refuses_an_unbootable_image_and_names_its_log() {
+    let t = tempfile::tempdir().unwrap();
+    let p = project(t.path(), FakeGithub::start(), true, "");
+    let o = p.build_strict(&[], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("cannot boot") && err.contains("/sbin/zinit"), "{err}");
+    let log = t.path().join("out/build.log");
+    assert!(err.ends_with(&format!("\nbuild log: {}\n", log.display())), "{err}");
+    assert!(
+        p.log().contains("ERROR: ") && p.log().contains("cannot boot"),
+        "{}",
+        p.log()
+    );
+    // The pack stage is skipped on the second run; the check still runs.
+    assert!(p.build(&[], &[]).status.success());
+    assert!(
+        p.log().contains("warning: ") && p.log().contains("cannot boot"),
+        "{}",
+        p.log()
+    );
+    assert!(!p.build_strict(&[], &[]).status.success());
+}
+
+#[test]
+fn pack_flags_replace_the_configs_pack_values() {
+    let t = tempfile::tempdir().unwrap();
+    let p = project(t.path(), FakeGithub::start(), true, "");
+    let log = p.ok(&["--compression", "gzip", "--level", "1"], &[]);
+    assert!(log.contains("pack: gzip level 1"), "{log}");
+    let gz = t.path().join("out/initramfs.cpio.gz");
+    let head = fs::read(&gz).unwrap();
+    assert_eq!(&head[..2], b"\x1f\x8b", "{} is no gzip file", gz.display());
+    let o = p.build(&["--compression", "lz4"], &[]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lz4"));
+    let o = p.build(&["-o", "x.cpio"], &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-o/--output needs --rootfs"));
 }
 
 #[test]

@@ -48,6 +48,9 @@ impl Booter<'_> {
         b.extra_args.extend(["-smp".to_string(), self.smp.to_string()]);
         b.serial_log = self.dir.join(format!("{}-{tag}.log", v.as_str()));
         let out = b.run()?;
+        // Beside its serial log, for `zos-builder timeline`; the shell and floor inits
+        // write no report, so its absence is no error here.
+        let _ = crate::boot_json::save(&out.log, &self.dir.join(format!("{}-{tag}.boot.json", v.as_str())));
         let mut o = observe(&out.log);
         if out.timed_out {
             // A hung boot reached no handover as far as the benchmark is concerned.

@@ -19,23 +19,24 @@ pub struct BenchArgs {
     /// Skip the RAM bisection (6 searches of ~8 boots each).
     #[arg(long)]
     pub no_memory: bool,
-    /// RAM search range and step, MiB.
-    #[arg(long, default_value_t = 64)]
+    /// RAM search range and step, MiB. (The search's flags conflict with
+    /// --no-memory: given together, one of them would be ignored.)
+    #[arg(long, default_value_t = 64, conflicts_with = "no_memory")]
     pub mem_min: u32,
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, conflicts_with = "no_memory")]
     pub mem_max: u32,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, conflicts_with = "no_memory")]
     pub mem_step: u32,
     /// RAM searches run at once (they measure completion, not speed).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, conflicts_with = "no_memory")]
     pub jobs: usize,
     /// Skip the pack-time comparison.
     #[arg(long)]
     pub no_pack: bool,
     /// zstd level of the pack comparison (19: the builder's default).
-    #[arg(long, default_value_t = 19)]
+    #[arg(long, default_value_t = 19, conflicts_with = "no_pack")]
     pub pack_level: u32,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, conflicts_with = "no_pack")]
     pub pack_runs: usize,
     /// ELF payload copied from the host into the image, MiB.
     #[arg(long, default_value_t = 120)]
@@ -44,7 +45,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 180)]
     pub timeout: u64,
     /// Work directory: images, serial logs, report.md, timeline.svg.
-    #[arg(long, default_value = "output/bench")]
+    #[arg(
+        long = "out-dir",
+        alias = "output",
+        value_name = "DIR",
+        default_value = "output/bench"
+    )]
     pub output: PathBuf,
     /// A prebuilt release zos-init instead of building it.
     #[arg(long, value_name = "PATH")]

@@ -3,6 +3,8 @@
 //! main.rs only parses the command line and dispatches.
 
 pub mod build;
+mod build_direct;
+pub mod docs;
 pub mod image;
 pub mod lint;
 pub mod run;

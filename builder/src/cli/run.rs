@@ -19,14 +19,14 @@ pub struct RunArgs {
     /// A prebuilt /init instead of building zos-init.
     #[arg(long, value_name = "PATH")]
     init: Option<PathBuf>,
-    /// Work directory for the rootfs, the image and serial.log.
-    #[arg(long, default_value = "output")]
+    /// Output directory: the rootfs, the image, serial.log and (--batch) boot.json.
+    #[arg(long = "out-dir", alias = "output", value_name = "DIR", default_value = "output")]
     output: PathBuf,
     /// debug (default) or release: see `build --mode`.
     #[arg(long, default_value = "debug", env = "BUILDMODE")]
     mode: String,
-    /// Seconds before a --batch run is killed.
-    #[arg(long, default_value_t = 120)]
+    /// Seconds before a --batch run is killed (an interactive run ends when you quit).
+    #[arg(long, default_value_t = 120, requires = "batch")]
     timeout: u64,
     /// Boot over iPXE and QEMU's TFTP: from DIR (`zos-builder netboot`), or without
     /// DIR from a netboot directory of this run's image (<output>/netboot).
@@ -38,6 +38,12 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
+    if let (Some(Some(dir)), Some(_)) = (&args.netboot, &args.init) {
+        anyhow::bail!(
+            "--init has nothing to replace with --netboot {}: that directory's image is booted as it is",
+            dir.display()
+        );
+    }
     let opts = crate::run::RunOptions {
         output: args.output,
         init: args.init,
@@ -65,6 +71,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         report.image.compressed_bytes
     );
     println!("serial log: {}", report.serial_log.display());
+    match &report.boot_json {
+        Ok(p) => println!("boot report: {} (zos-builder timeline {0})", p.display()),
+        Err(e) => eprintln!("no boot.json: {e}; see {}", report.serial_log.display()),
+    }
     match report.init_phase_ms {
         Some(ms) => println!("init phase: {ms:.1} ms (from the init's own log, QEMU TCG)"),
         None => anyhow::bail!("the init never reached handover; see {}", report.serial_log.display()),
@@ -82,6 +92,9 @@ pub fn run(args: RunArgs) -> Result<()> {
             "no clean `zinit shutdown` after the services came up; see {}",
             report.serial_log.display()
         );
+        if let Err(e) = &report.boot_json {
+            anyhow::bail!("no boot.json in {}: {e}", opts.output.display());
+        }
     }
     Ok(())
 }

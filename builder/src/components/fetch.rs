@@ -247,6 +247,8 @@ pub(crate) fn download(name: &str, url: &str, to: &Path) -> Result<String, Compo
         ureq::Error::Status(code, r) => fail(format!("HTTP {code} {}", r.status_text())),
         ureq::Error::Transport(t) => fail(t.to_string()),
     })?;
+    let total = resp.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let mut progress = crate::progress::Progress::new(name, total);
     let mut body = resp.into_reader();
     let mut out = File::create(to).map_err(|cause| ComponentError::Io {
         name: name.to_string(),
@@ -271,6 +273,8 @@ pub(crate) fn download(name: &str, url: &str, to: &Path) -> Result<String, Compo
             path: to.to_path_buf(),
             cause,
         })?;
+        progress.add(n as u64);
     }
+    progress.finish();
     Ok(hex::encode(h.finalize()))
 }

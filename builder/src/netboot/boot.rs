@@ -58,6 +58,7 @@ pub fn run(opts: &RunOptions, dir: Option<&Path>, uefi: bool) -> Result<RunRepor
     Ok(RunReport {
         image,
         init_phase_ms: init_phase_ms(&outcome.log),
+        boot_json: crate::boot_json::save(&outcome.log, &opts.output.join("boot.json")),
         timeline: crate::zinit::timeline::parse(&outcome.log),
         outcome,
         serial_log: boot.serial_log,

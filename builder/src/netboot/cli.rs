@@ -14,7 +14,13 @@ pub struct NetbootArgs {
     #[arg(long, value_name = "DIR", default_value = "output")]
     pub from: PathBuf,
     /// The netboot directory to write.
-    #[arg(long, short, value_name = "DIR", default_value = "output/netboot")]
+    #[arg(
+        long = "out-dir",
+        alias = "out",
+        short_alias = 'o',
+        value_name = "DIR",
+        default_value = "output/netboot"
+    )]
     pub out: PathBuf,
     /// The BIOS kernel (bzImage) instead of the one found under stages/kernel.
     #[arg(long, value_name = "PATH")]

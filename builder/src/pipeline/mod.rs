@@ -32,6 +32,17 @@ pub enum PipelineError {
     Stage { stage: &'static str, cause: BoxError },
     #[error("build log {}: {cause}", path.display())]
     Log { path: PathBuf, cause: std::io::Error },
+    #[error(transparent)]
+    Unbootable(#[from] crate::bootable::VerdictError),
+}
+
+/// `build` flags that replace the config's `[pack]` values (unset: the config's).
+#[derive(Debug, Clone, Default)]
+pub struct PackOverride {
+    pub compression: Option<String>,
+    pub level: Option<u32>,
+    /// `--root-owned`: only turns it on (the config's default is already on).
+    pub root_owned: bool,
 }
 
 /// One build.
@@ -50,6 +61,9 @@ pub struct Request {
     pub force: bool,
     /// Mirror build.log on stderr.
     pub verbose: bool,
+    pub pack: PackOverride,
+    /// Keep an image the bootability check refuses, with a warning (crate::bootable).
+    pub allow_unbootable: bool,
 }
 
 impl Request {
@@ -177,7 +191,14 @@ impl Run {
 
 /// The whole pipeline.
 pub fn run(req: &Request) -> Result<Report, PipelineError> {
-    let cfg = BuildConfig::load(&req.config)?;
+    let mut cfg = BuildConfig::load(&req.config)?;
+    if let Some(c) = &req.pack.compression {
+        cfg.s.pack.compression = c.clone();
+    }
+    if req.pack.level.is_some() {
+        cfg.s.pack.level = req.pack.level;
+    }
+    cfg.s.pack.root_owned |= req.pack.root_owned;
     let env = |k: &str| req.env.get(k).cloned();
     let knobs = knobs::resolve(&req.flags, env, &cfg.knobs)?;
     let sde = match env("SOURCE_DATE_EPOCH").filter(|v| !v.is_empty()) {
@@ -206,6 +227,14 @@ pub fn run(req: &Request) -> Result<Report, PipelineError> {
     for l in r.knobs.describe() {
         r.log.line(&format!("  {l}"));
     }
+    let p = &r.cfg.s.pack;
+    let pack = format!(
+        "  pack: {} level {}, root_owned {} (flags replace [pack])",
+        p.compression,
+        p.level.map_or("default".to_string(), |l| l.to_string()),
+        p.root_owned
+    );
+    r.log.line(&pack);
     match r.sde {
         Some(s) => r.log.line(&format!("  SOURCE_DATE_EPOCH={s}")),
         None => r
@@ -218,6 +247,19 @@ pub fn run(req: &Request) -> Result<Report, PipelineError> {
     stages::configs(&mut r)?;
     stages::init(&mut r)?;
     let image = pack::pack(&mut r)?;
+    // Outside the pack stage so that a skipped pack is checked too: an image kept
+    // once with --allow-unbootable is refused again without it.
+    match crate::bootable::verdict(&image, r.req.allow_unbootable) {
+        Ok(None) => r.log.line(&format!(
+            "{}: bootable (handover target, its libraries, shell)",
+            image.display()
+        )),
+        Ok(Some(warning)) => r.log.line(&warning),
+        Err(e) => {
+            r.log.line(&format!("ERROR: {e}"));
+            return Err(e.into());
+        }
+    }
     let efi = pack::efi(&mut r)?;
     r.log.line("stage        status      seconds");
     for s in r.reports.clone() {
