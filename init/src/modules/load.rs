@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use crate::sys::Errno;
 
+use super::bounded::{finit, init};
 use super::decompress::{decompress, Codec};
 use super::index::{ModIndex, Resolved};
 use super::options::ModprobeConf;
 use super::{normalize, ModError};
 use crate::log;
-use crate::sys::{Kmod, Within};
+use crate::sys::Kmod;
 
 /// Load `name` because of `via` (`essential`, `cmdline`, `coldplug <modalias>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,47 +332,6 @@ fn done(module: &str, r: Result<(), crate::error::SysError>) -> Result<Done, Mod
         Err(source) => Err(ModError::Load {
             module: module.to_string(),
             source,
-        }),
-    }
-}
-
-/// `finit_module`, bounded when there is a timeout; Err when it ran out.
-fn finit(kmod: &dyn Kmod, node: &Node, compressed: bool, timeout: Option<Duration>) -> Result<SysResult, ModError> {
-    let Some(t) = timeout else {
-        return Ok(kmod.finit_module(&node.path, &node.params, compressed));
-    };
-    within(
-        node,
-        "finit_module",
-        t,
-        kmod.finit_module_within(&node.path, &node.params, compressed, t),
-    )
-}
-
-/// `init_module` of a user-space image, bounded as [`finit`].
-fn init(kmod: &dyn Kmod, node: &Node, image: &[u8], timeout: Option<Duration>) -> Result<SysResult, ModError> {
-    let Some(t) = timeout else {
-        return Ok(kmod.init_module(image, &node.params, &node.path));
-    };
-    within(
-        node,
-        "init_module",
-        t,
-        kmod.init_module_within(image, &node.params, &node.path, t),
-    )
-}
-
-type SysResult = Result<(), crate::error::SysError>;
-
-fn within(node: &Node, op: &'static str, after: Duration, w: Within) -> Result<SysResult, ModError> {
-    match w {
-        Within::Done(r) => Ok(r),
-        Within::StillLoading { pid } => Err(ModError::StillLoading {
-            module: node.name.clone(),
-            op,
-            path: node.path.clone(),
-            after,
-            pid,
         }),
     }
 }

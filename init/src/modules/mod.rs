@@ -2,6 +2,7 @@
 //! modprobe.d and cmdline options ([`options`]), user-space decompression
 //! ([`decompress`]) and the parallel, dependency-aware loader ([`load`]).
 
+mod bounded;
 pub mod decompress;
 pub mod load;
 pub mod lookup;
