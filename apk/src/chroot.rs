@@ -259,9 +259,9 @@ pub fn apply_to_host(root: &Path, owners: &Owners) -> Result<()> {
     Ok(())
 }
 
-/// Records every entry of the host tree in `owners` (after scripts, which chown and
-/// chmod on the host), so the manifest and the image say what the scripts did.
-pub fn record_tree(root: &Path, owners: &mut Owners) -> Result<()> {
+/// Every entry below `root` (relative path, metadata without following links, mode
+/// as the manifest keeps it: 0777 for a symlink), depth first.
+pub fn walk_tree(root: &Path, mut f: impl FnMut(PathBuf, &fs::Metadata, u32)) -> Result<()> {
     let mut todo = vec![PathBuf::new()];
     while let Some(rel) = todo.pop() {
         let dir = root.join(&rel);
@@ -277,17 +277,25 @@ pub fn record_tree(root: &Path, owners: &mut Owners) -> Result<()> {
             } else {
                 m.mode() & 0o7777
             };
-            owners.set(
-                r,
-                Owner {
-                    uid: m.uid(),
-                    gid: m.gid(),
-                    mode,
-                },
-            );
+            f(r, &m, mode);
         }
     }
     Ok(())
+}
+
+/// Records every entry of the host tree in `owners` (after scripts, which chown and
+/// chmod on the host), so the manifest and the image say what the scripts did.
+pub fn record_tree(root: &Path, owners: &mut Owners) -> Result<()> {
+    walk_tree(root, |r, m, mode| {
+        owners.set(
+            r,
+            Owner {
+                uid: m.uid(),
+                gid: m.gid(),
+                mode,
+            },
+        )
+    })
 }
 
 /// Shell-style match of `glob` (`*` only, as in apk's trigger globs) against `path`.

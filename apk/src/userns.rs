@@ -145,32 +145,21 @@ pub fn apply_to_host(root: &Path, owners: &Owners) -> Result<()> {
 /// namespace root); recorded ones keep their owner, and their mode unless a script
 /// changed it on the host.
 pub fn record_tree(root: &Path, owners: &mut Owners, c: Caller) -> Result<()> {
-    let mut todo = vec![PathBuf::new()];
-    while let Some(rel) = todo.pop() {
-        let dir = root.join(&rel);
-        for e in fs::read_dir(&dir).map_err(io_at(&dir))? {
-            let e = e.map_err(io_at(&dir))?;
-            let r = rel.join(e.file_name());
-            let m = fs::symlink_metadata(e.path()).map_err(io_at(e.path()))?;
-            if m.is_dir() {
-                todo.push(r.clone());
-            }
-            let host = if m.file_type().is_symlink() {
-                0o777
-            } else {
-                m.mode() & 0o7777
-            };
-            let o = match owners.map.get(&r) {
-                Some(o) if m.file_type().is_symlink() || host == host_mode(o.mode, m.is_dir()) => *o,
-                Some(o) => Owner { mode: host, ..*o },
-                None => Owner {
-                    uid: if m.uid() == c.uid { 0 } else { m.uid() },
-                    gid: if m.gid() == c.gid { 0 } else { m.gid() },
-                    mode: host,
-                },
-            };
-            owners.set(r, o);
-        }
+    let mut seen = Vec::new();
+    super::chroot::walk_tree(root, |r, m, host| {
+        let o = match owners.map.get(&r) {
+            Some(o) if m.file_type().is_symlink() || host == host_mode(o.mode, m.is_dir()) => *o,
+            Some(o) => Owner { mode: host, ..*o },
+            None => Owner {
+                uid: if m.uid() == c.uid { 0 } else { m.uid() },
+                gid: if m.gid() == c.gid { 0 } else { m.gid() },
+                mode: host,
+            },
+        };
+        seen.push((r, o));
+    })?;
+    for (r, o) in seen {
+        owners.set(r, o);
     }
     Ok(())
 }
