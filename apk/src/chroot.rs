@@ -5,9 +5,11 @@
 //! argv `<action> <version> [<old version>]` and `PATH=/usr/sbin:/usr/bin:/sbin:/bin`
 //! only; the file is removed afterwards. A failing script is a warning, as in apk.
 //!
-//! Only as root on the build host and for the host's own architecture: chroot needs
-//! CAP_SYS_CHROOT, and a foreign binary needs qemu-user binfmt. Otherwise
-//! [`ScriptRunner::new`] says why and the caller falls back to scripts.rs.
+//! As root directly; without root in a user namespace (userns.rs). For the host's
+//! own architecture, or a foreign one when a qemu-user binfmt handler with the F
+//! (fix-binary) flag is registered, so the emulator is found from inside the chroot.
+//! Otherwise [`ScriptRunner::new`] says why and the caller falls back to scripts.rs,
+//! which lists every script not run.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -17,11 +19,14 @@ use std::process::{Command, Stdio};
 
 use super::error::{io_at, Result};
 use super::owners::{Owner, Owners};
+use super::userns::Caller;
 
 pub const EXEC_DIR: &str = "lib/apk/exec";
 
 pub struct ScriptRunner {
     root: PathBuf,
+    /// Without root: the ids namespace root maps to (userns.rs).
+    pub userns: Option<Caller>,
 }
 
 /// The architecture this builder runs on, in Alpine's names.
@@ -51,17 +56,28 @@ pub fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A binfmt_misc handler for `arch` (qemu-user registers `qemu-<arch>`).
-fn binfmt_for(arch: &str) -> bool {
+/// An enabled binfmt_misc handler for `arch` (qemu-user registers `qemu-<arch>`)
+/// with the F flag: the interpreter opened at registration, so it runs inside a
+/// chroot that has no qemu of its own. Err says what is missing.
+pub fn binfmt_for(arch: &str) -> std::result::Result<(), String> {
     let qemu = match arch {
         "armv7" | "armhf" => "arm",
-        "ppc64le" => "ppc64le",
         "x86" => "i386",
         a => a,
     };
-    Path::new("/proc/sys/fs/binfmt_misc")
-        .join(format!("qemu-{qemu}"))
-        .exists()
+    let p = Path::new("/proc/sys/fs/binfmt_misc").join(format!("qemu-{qemu}"));
+    let text = fs::read_to_string(&p).map_err(|_| format!("no qemu-user binfmt handler ({} absent)", p.display()))?;
+    let flags = text.lines().find_map(|l| l.strip_prefix("flags:")).unwrap_or("");
+    if !text.lines().any(|l| l == "enabled") {
+        Err(format!("{} is disabled", p.display()))
+    } else if !flags.contains('F') {
+        Err(format!(
+            "{} lacks the F flag (its interpreter is not found inside a chroot)",
+            p.display()
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 impl ScriptRunner {
@@ -70,16 +86,53 @@ impl ScriptRunner {
         if std::env::var_os("ZOS_APK_NO_SCRIPTS").is_some_and(|v| v == "1") {
             return Err("ZOS_APK_NO_SCRIPTS=1".into());
         }
-        if !running_as_root() {
-            return Err("not root (chroot needs CAP_SYS_CHROOT)".into());
+        if arch != host_arch() && arch != "noarch" {
+            binfmt_for(arch).map_err(|why| format!("target {arch} on a {} host: {why}", host_arch()))?;
         }
-        if arch != host_arch() && arch != "noarch" && !binfmt_for(arch) {
-            return Err(format!(
-                "target {arch} on a {} host without a qemu-user binfmt handler",
-                host_arch()
-            ));
+        let userns = if running_as_root() {
+            None
+        } else {
+            super::userns::available().map_err(|why| format!("not root, and {why}"))?;
+            Some(Caller::current())
+        };
+        // Absolute: the child changes to / before it chroots (Command's current_dir
+        // comes before pre_exec), so a relative `--out` would miss.
+        let root = root.canonicalize().map_err(|e| format!("{}: {e}", root.display()))?;
+        Ok(ScriptRunner { root, userns })
+    }
+
+    /// How scripts run, for the build log.
+    pub fn how(&self) -> String {
+        match self.userns {
+            None => "chrooted in the target with its own /bin/sh, as apk does".into(),
+            Some(c) => format!(
+                "chrooted in the target with its own /bin/sh, in a user namespace (root = uid {} gid {}; \
+                 chowns to other ids fail there, the recorded owners stay)",
+                c.uid, c.gid
+            ),
         }
-        Ok(ScriptRunner { root: root.to_owned() })
+    }
+
+    /// [`apply_to_host`] as this runner's host can carry it.
+    pub fn apply_to_host(&self, owners: &Owners) -> Result<()> {
+        match self.userns {
+            None => apply_to_host(&self.root, owners),
+            Some(_) => super::userns::apply_to_host(&self.root, owners),
+        }
+    }
+
+    /// [`record_tree`] as this runner's host records it.
+    pub fn record_tree(&self, owners: &mut Owners) -> Result<()> {
+        match self.userns {
+            None => record_tree(&self.root, owners),
+            Some(c) => super::userns::record_tree(&self.root, owners, c),
+        }
+    }
+
+    /// [`init_root`]; without root there are no device nodes to make (a script's
+    /// /dev is the host's, bound in its namespace), the directories still come.
+    pub fn init_root(&self) -> Result<()> {
+        init_root(&self.root, self.userns.is_none())
     }
 
     /// Runs one script; returns the log line (an exit status other than 0 is said,
@@ -104,17 +157,23 @@ impl ScriptRunner {
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .stdin(Stdio::null())
             .current_dir("/");
-        // SAFETY: chroot and chdir are async-signal-safe; nothing else runs here.
-        unsafe {
-            cmd.pre_exec(move || {
-                std::os::unix::fs::chroot(&root)?;
-                std::env::set_current_dir("/")
-            });
+        match self.userns {
+            Some(c) => super::userns::prepare(&mut cmd, &root, c),
+            // SAFETY: chroot and chdir are async-signal-safe; nothing else runs here.
+            None => unsafe {
+                cmd.pre_exec(move || {
+                    std::os::unix::fs::chroot(&root)?;
+                    std::env::set_current_dir("/")
+                });
+            },
         }
         let out = cmd.output();
         let _ = fs::remove_file(&host);
         let out = out.map_err(io_at(&host))?;
-        let mut line = format!("script {nv}.{action}: ran chrooted in the target");
+        let mut line = format!(
+            "script {nv}.{action}: ran chrooted in the target{}",
+            if self.userns.is_some() { " (user namespace)" } else { "" }
+        );
         if !out.status.success() {
             line.push_str(&format!(
                 "; WARNING: exited with {} (apk goes on too): {}",
@@ -131,7 +190,7 @@ impl ScriptRunner {
 /// (0600), proc/ 0555 (apk mounts procfs there; no script we meet needs it, so it
 /// stays an empty dir), var/cache/apk/. Without dev/null, a script's `>/dev/null`
 /// would leave a regular file there. Existing paths are left alone.
-pub fn init_root(root: &Path) -> Result<()> {
+pub fn init_root(root: &Path, nodes: bool) -> Result<()> {
     use rustix::fs::{makedev, mknodat, FileType, Mode, CWD};
     let dir = |rel: &str, mode: u32| -> Result<()> {
         let p = root.join(rel);
@@ -144,6 +203,9 @@ pub fn init_root(root: &Path) -> Result<()> {
     dir("dev", 0o755)?;
     dir("proc", 0o555)?;
     dir("var/cache/apk", 0o755)?;
+    if !nodes {
+        return Ok(());
+    }
     for (name, mode, major, minor) in [
         ("null", 0o666, 1, 3),
         ("zero", 0o666, 1, 5),
@@ -197,9 +259,9 @@ pub fn apply_to_host(root: &Path, owners: &Owners) -> Result<()> {
     Ok(())
 }
 
-/// Records every entry of the host tree in `owners` (after scripts, which chown and
-/// chmod on the host), so the manifest and the image say what the scripts did.
-pub fn record_tree(root: &Path, owners: &mut Owners) -> Result<()> {
+/// Every entry below `root` (relative path, metadata without following links, mode
+/// as the manifest keeps it: 0777 for a symlink), depth first.
+pub fn walk_tree(root: &Path, mut f: impl FnMut(PathBuf, &fs::Metadata, u32)) -> Result<()> {
     let mut todo = vec![PathBuf::new()];
     while let Some(rel) = todo.pop() {
         let dir = root.join(&rel);
@@ -215,17 +277,25 @@ pub fn record_tree(root: &Path, owners: &mut Owners) -> Result<()> {
             } else {
                 m.mode() & 0o7777
             };
-            owners.set(
-                r,
-                Owner {
-                    uid: m.uid(),
-                    gid: m.gid(),
-                    mode,
-                },
-            );
+            f(r, &m, mode);
         }
     }
     Ok(())
+}
+
+/// Records every entry of the host tree in `owners` (after scripts, which chown and
+/// chmod on the host), so the manifest and the image say what the scripts did.
+pub fn record_tree(root: &Path, owners: &mut Owners) -> Result<()> {
+    walk_tree(root, |r, m, mode| {
+        owners.set(
+            r,
+            Owner {
+                uid: m.uid(),
+                gid: m.gid(),
+                mode,
+            },
+        )
+    })
 }
 
 /// Shell-style match of `glob` (`*` only, as in apk's trigger globs) against `path`.

@@ -32,10 +32,15 @@ pub struct RootfsArgs {
     /// Remove OUT (and its manifest) first instead of installing on top.
     #[arg(long)]
     pub clean: bool,
+    /// Apply the config's [[group]]/[[user]] entries (only names no package's
+    /// script creates); same as `config_users = true`.
+    #[arg(long)]
+    pub config_users: bool,
 }
 
 pub fn run(args: RootfsArgs) -> Result<()> {
-    let settings = Settings::load(&args.config, |k| std::env::var_os(k))?;
+    let mut settings = Settings::load(&args.config, |k| std::env::var_os(k))?;
+    settings.config_users |= args.config_users;
     let text =
         std::fs::read_to_string(&args.packages).with_context(|| format!("package list {}", args.packages.display()))?;
     let mut world = parse_packages(&text, &args.packages)?;

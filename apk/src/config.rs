@@ -31,6 +31,13 @@ pub struct AlpineSection {
     pub repos: Vec<String>,
     /// Full repository lines (URL, `file://` or directory); replace mirror+repos.
     pub repositories: Vec<String>,
+    /// The image's etc/apk/repositories (for apk on the node). Default: the
+    /// http(s) lines the build uses, or, when it reads only local copies, the
+    /// mirror + version + repos lines: never a path of the build host.
+    pub image_repositories: Vec<String>,
+    /// Apply the `[[group]]`/`[[user]]` entries (`--config-users` too). Off by
+    /// default: packages' own scripts make their users.
+    pub config_users: bool,
     /// Docker-style arch (amd64, arm64) or Alpine's (x86_64, aarch64).
     pub targetarch: String,
     /// Trusted keys dir, relative to the config file.
@@ -47,6 +54,8 @@ impl Default for AlpineSection {
             mirror: "https://dl-cdn.alpinelinux.org/alpine".into(),
             repos: vec!["main".into(), "community".into()],
             repositories: Vec::new(),
+            image_repositories: Vec::new(),
+            config_users: false,
             targetarch: "amd64".into(),
             keys: "keys".into(),
             allow_untrusted: false,
@@ -91,6 +100,8 @@ fn default_shell() -> String {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub repositories: Vec<String>,
+    /// What the image's etc/apk/repositories says (see AlpineSection).
+    pub image_repositories: Vec<String>,
     /// Alpine arch name: x86_64, aarch64, ...
     pub arch: String,
     pub keys_dir: PathBuf,
@@ -102,6 +113,8 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     pub groups: Vec<Group>,
     pub users: Vec<User>,
+    /// Apply `groups`/`users` (for names no package's script creates).
+    pub config_users: bool,
 }
 
 /// Docker's TARGETARCH names to Alpine's.
@@ -141,24 +154,41 @@ impl Settings {
             a.targetarch = v;
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        let branch = if a.version == "edge" {
+            "edge".to_string()
+        } else {
+            format!("v{}", a.version.trim_start_matches('v'))
+        };
+        let mirror_lines: Vec<String> = a
+            .repos
+            .iter()
+            .map(|r| format!("{}/{branch}/{r}", a.mirror.trim_end_matches('/')))
+            .collect();
         let repositories = if a.repositories.is_empty() {
-            let branch = if a.version == "edge" {
-                "edge".to_string()
-            } else {
-                format!("v{}", a.version.trim_start_matches('v'))
-            };
-            a.repos
-                .iter()
-                .map(|r| format!("{}/{branch}/{r}", a.mirror.trim_end_matches('/')))
-                .collect()
+            mirror_lines.clone()
         } else {
             a.repositories.clone()
         };
         if repositories.is_empty() {
             return Err(cfg_err("no repositories".into()));
         }
+        let image_repositories = if !a.image_repositories.is_empty() {
+            a.image_repositories.clone()
+        } else {
+            let remote: Vec<String> = repositories
+                .iter()
+                .filter(|r| r.starts_with("http://") || r.starts_with("https://"))
+                .cloned()
+                .collect();
+            if remote.is_empty() {
+                mirror_lines
+            } else {
+                remote
+            }
+        };
         Ok(Settings {
             repositories,
+            image_repositories,
             arch: alpine_arch(&a.targetarch),
             keys_dir: base.join(&a.keys),
             allow_untrusted: a.allow_untrusted,
@@ -168,6 +198,7 @@ impl Settings {
             cache_dir: zos_host::cache::resolve_dir(&env),
             groups: file.groups,
             users: file.users,
+            config_users: a.config_users,
         })
     }
 }
@@ -217,6 +248,40 @@ mod tests {
                 name: "sshd".into(),
                 gid: 22
             }]
+        );
+        assert_eq!(s.image_repositories, s.repositories);
+        assert!(!s.config_users, "config users only when asked for");
+        // Local copies for the build: the image still names the configured mirror.
+        std::fs::write(
+            &p,
+            "[alpine]\nversion = \"3.19\"\nrepositories = [\"/srv/alpine/main\", \"file:///x\"]\nconfig_users = true\n",
+        )
+        .unwrap();
+        let s = Settings::load(&p, |_| None).unwrap();
+        assert_eq!(s.repositories, ["/srv/alpine/main", "file:///x"]);
+        assert_eq!(
+            s.image_repositories,
+            [
+                "https://dl-cdn.alpinelinux.org/alpine/v3.19/main",
+                "https://dl-cdn.alpinelinux.org/alpine/v3.19/community"
+            ]
+        );
+        assert!(s.config_users);
+        std::fs::write(
+            &p,
+            "[alpine]\nrepositories = [\"/srv/m\", \"https://m.example/a/v3.19/main\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load(&p, |_| None).unwrap();
+        assert_eq!(s.image_repositories, ["https://m.example/a/v3.19/main"]);
+        std::fs::write(
+            &p,
+            "[alpine]\nrepositories = [\"/srv/m\"]\nimage_repositories = [\"@edge https://e/x\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Settings::load(&p, |_| None).unwrap().image_repositories,
+            ["@edge https://e/x"]
         );
         std::fs::write(&p, "[alpine]\nbogus = 1\n").unwrap();
         let e = Settings::load(&p, |_| None).unwrap_err().to_string();

@@ -41,6 +41,8 @@ pub struct Request {
 pub struct Report {
     /// `name-version` of the packages installed, in install order.
     pub installed: Vec<String>,
+    /// Lines that must not go unseen (package scripts not run), also in `log`.
+    pub warnings: Vec<String>,
     pub log: Vec<String>,
     pub owners: PathBuf,
 }
@@ -204,15 +206,12 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
     // qemu-user binfmt); otherwise scripts.rs does the known ones natively.
     let runner = match ScriptRunner::new(root, &s.arch) {
         Ok(r) => {
-            log.say(
-                None,
-                "scripts: run chrooted in the target with its own /bin/sh, as apk does".into(),
-            );
+            log.say(None, format!("scripts: run {}", r.how()));
             // A `tar:` base's owners are on the host before any script looks.
-            chroot::apply_to_host(root, &owners)?;
+            r.apply_to_host(&owners)?;
             if installed_before.is_empty() {
-                chroot::init_root(root)?;
-                chroot::record_tree(root, &mut owners)?;
+                r.init_root()?;
+                r.record_tree(&mut owners)?;
             }
             Some(r)
         }
@@ -250,7 +249,7 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         };
         if let (Some(r), Some(sc)) = (&runner, script(pre)) {
             log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &args)?);
-            chroot::record_tree(root, &mut owners)?;
+            r.record_tree(&mut owners)?;
         }
         let before = runner.as_ref().map(|_| owners.clone());
         let out = extract_with(
@@ -287,10 +286,10 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         tree.record(&p.name, &out.dirs);
         if let (Some(r), Some(before)) = (&runner, before) {
             chroot::keep_existing_dirs(root, &before, &mut owners);
-            chroot::apply_to_host(root, &owners)?;
+            r.apply_to_host(&owners)?;
             if let Some(sc) = script(post) {
                 log.say(Some(&ex), r.run(&p.nv(), &sc.action, &sc.body, &args)?);
-                chroot::record_tree(root, &mut owners)?;
+                r.record_tree(&mut owners)?;
             }
         }
         new.push(Installed {
@@ -304,19 +303,31 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
         ex.inc(1);
     }
     ex.finish_and_clear();
+    let mut warnings = Vec::new();
+    let (groups, users, lines) = super::scripts::config_accounts(&new, &s.groups, &s.users, s.config_users);
+    for line in lines {
+        log.say(None, line);
+    }
     match &runner {
         Some(r) => {
             for line in run_triggers(r, &new)? {
                 log.say(None, line);
             }
-            chroot::record_tree(root, &mut owners)?;
-            for line in super::scripts::add_config_ids(root, &s.groups, &s.users, &mut owners)? {
+            r.record_tree(&mut owners)?;
+            for line in super::scripts::add_config_ids(root, &groups, &users, &mut owners)? {
                 log.say(None, line);
             }
-            chroot::apply_to_host(root, &owners)?;
+            r.apply_to_host(&owners)?;
         }
         None => {
-            for line in super::scripts::handle(root, &new, &s.groups, &s.users, &mut owners)? {
+            for line in super::scripts::handle(root, &new, &groups, &users, &mut owners)? {
+                if line.starts_with("WARNING: ") {
+                    // Loud: on stderr even when the log is not echoed.
+                    if !log.verbose {
+                        eprintln!("{line}");
+                    }
+                    warnings.push(line.clone());
+                }
                 log.say(None, line);
             }
         }
@@ -325,7 +336,7 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
     let meta = Meta {
         world: &world,
         replaced: &replaced,
-        repositories: &s.repositories,
+        repositories: &s.image_repositories,
         arch: &s.arch,
         keys: &ring.pem,
     };
@@ -344,6 +355,7 @@ fn run(req: &Request, s: &Settings, log: &mut Log) -> Result<Report> {
     log.say(None, format!("ownership manifest: {}", owners_path.display()));
     Ok(Report {
         installed,
+        warnings,
         log: Vec::new(),
         owners: owners_path,
     })

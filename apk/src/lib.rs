@@ -25,6 +25,7 @@ pub mod scripts;
 pub mod sign;
 pub mod tarsrc;
 pub mod upgrade;
+pub mod userns;
 pub mod version;
 
 pub use config::Settings;

@@ -8,6 +8,7 @@
 //! - users and groups of daemons (`adduser -S` in chrony, openssh, ...): declared in
 //!   configs/apk.toml and written to etc/passwd, etc/group, etc/shadow.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::symlink;
@@ -29,6 +30,7 @@ pub fn handle(
     owners: &mut Owners,
 ) -> Result<Vec<String>> {
     let mut log = Vec::new();
+    let mut skipped = Vec::new();
     let mut groups = groups.to_vec();
     for i in new {
         for s in &i.scripts {
@@ -48,7 +50,11 @@ pub fn handle(
                     format!("script {name} .post-install: done natively (etc/shadow root:shadow 0640 comes from the package's tar header)")
                 }
                 (_, "pre-install" | "post-install" | "trigger") => {
-                    format!("script {name} .{}: SKIPPED (install scripts are not run on the build host; declare users/groups in configs/apk.toml)", s.action)
+                    skipped.push(format!("{name}.{}", s.action));
+                    format!(
+                        "script {name} .{}: SKIPPED (not run on this build host, see the warning below)",
+                        s.action
+                    )
                 }
                 // Upgrade and removal scripts do not apply to a fresh root; they are kept
                 // in scripts.tar for apk on the node.
@@ -56,6 +62,13 @@ pub fn handle(
             };
             log.push(line);
         }
+    }
+    if !skipped.is_empty() {
+        log.push(format!(
+            "WARNING: {} package scripts NOT run, the image lacks what they do: {}",
+            skipped.len(),
+            skipped.join(" ")
+        ));
     }
     log.extend(add_config_ids(root, &groups, users, owners)?);
     if new.iter().any(|i| i.pkg.name == "busybox") || root.join(APPLET_LIST).is_file() {
@@ -65,6 +78,108 @@ pub fn handle(
         ));
     }
     Ok(log)
+}
+
+/// Names the packages' own install scripts create: the user of each `adduser` (its
+/// first operand) and the group of each one-operand `addgroup` (with two it adds a
+/// user to an existing group), as (users, groups).
+pub fn created_by_scripts(new: &[Installed]) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let (mut users, mut groups) = (BTreeMap::new(), BTreeMap::new());
+    for i in new {
+        for s in i
+            .scripts
+            .iter()
+            .filter(|s| s.action.starts_with("pre-") || s.action.starts_with("post-"))
+        {
+            let text = String::from_utf8_lossy(&s.body);
+            for cmd in text.split(['\n', ';', '|', '&']) {
+                let words: Vec<&str> = cmd.split_whitespace().collect();
+                let Some(at) = words
+                    .iter()
+                    .position(|w| w.ends_with("adduser") || w.ends_with("addgroup"))
+                else {
+                    continue;
+                };
+                let mut operands = Vec::new();
+                let mut it = words[at + 1..].iter();
+                while let Some(w) = it.next() {
+                    if w.contains(['>', '<']) {
+                        continue;
+                    }
+                    match *w {
+                        "-h" | "-g" | "-s" | "-G" | "-u" | "-k" => {
+                            it.next();
+                        }
+                        o if o.starts_with('-') => {}
+                        o => operands.push(o.trim_matches(['"', '\'']).to_string()),
+                    }
+                }
+                let owner = i.pkg.nv();
+                match (words[at].ends_with("adduser"), operands.as_slice()) {
+                    (true, [u, ..]) => {
+                        users.insert(u.clone(), owner);
+                    }
+                    (false, [g]) => {
+                        groups.insert(g.clone(), owner);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    (users, groups)
+}
+
+/// The configs/apk.toml entries to apply: none unless `apply` (config_users), and
+/// never one a package's script creates (its script, run or listed as not run, is
+/// the authority). Returns them with the log lines saying what was left out.
+pub fn config_accounts(
+    new: &[Installed],
+    groups: &[Group],
+    users: &[User],
+    apply: bool,
+) -> (Vec<Group>, Vec<User>, Vec<String>) {
+    let mut log = Vec::new();
+    if !apply {
+        if !groups.is_empty() || !users.is_empty() {
+            log.push(format!(
+                "configs: {} groups and {} users declared, not applied (config_users = false; --config-users applies them)",
+                groups.len(),
+                users.len()
+            ));
+        }
+        return (Vec::new(), Vec::new(), log);
+    }
+    let (made_users, made_groups) = created_by_scripts(new);
+    let groups = groups
+        .iter()
+        .filter(|g| match made_groups.get(&g.name) {
+            Some(p) => {
+                log.push(format!(
+                    "group {}: created by {p}'s script, config entry not applied",
+                    g.name
+                ));
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect();
+    let users = users
+        .iter()
+        .filter(|u| match made_users.get(&u.name) {
+            Some(p) => {
+                log.push(format!(
+                    "user {}: created by {p}'s script, config entry not applied",
+                    u.name
+                ));
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect();
+    (groups, users, log)
 }
 
 /// The `[[group]]`/`[[user]]` entries of configs/apk.toml, for names the root does
@@ -101,7 +216,11 @@ pub fn add_config_ids(root: &Path, groups: &[Group], users: &[User], owners: &mu
             owners,
         )?;
         let home = root.join(u.home.trim_start_matches('/'));
-        if !home.exists() {
+        // A home of /dev/null (dnsmasq's) or in /proc is no directory to make.
+        let pseudo = ["/dev/", "/proc/", "/sys/"]
+            .iter()
+            .any(|d| format!("{}/", u.home).starts_with(d));
+        if !home.exists() && !pseudo {
             fs::create_dir_all(&home).map_err(io_at(&home))?;
             owners.set(
                 u.home.trim_start_matches('/'),
@@ -179,4 +298,93 @@ pub fn busybox_links(root: &Path, owners: &mut Owners) -> Result<usize> {
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::Package;
+    use crate::package::Script;
+
+    fn pkg(name: &str, body: &str) -> Installed {
+        Installed {
+            pkg: Package {
+                name: name.into(),
+                version: "1-r0".into(),
+                ..Package::default()
+            },
+            replaces: String::new(),
+            replaces_priority: None,
+            triggers: String::new(),
+            dirs: Vec::new(),
+            scripts: vec![Script {
+                action: "pre-install".into(),
+                body: body.as_bytes().to_vec(),
+                mtime: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn accounts_packages_create_are_left_to_them() {
+        // chrony 4.5-r0's .pre-install, as shipped.
+        let chrony = pkg(
+            "chrony",
+            "#!/bin/sh\naddgroup -S chrony 2>/dev/null\nadduser -S -D -H -h /var/log/chrony -s /sbin/nologin -G chrony -g chrony chrony 2>/dev/null\naddgroup chrony wheel || true\nexit 0\n",
+        );
+        let (u, g) = created_by_scripts(std::slice::from_ref(&chrony));
+        assert_eq!(u.keys().collect::<Vec<_>>(), ["chrony"]);
+        assert_eq!(g.keys().collect::<Vec<_>>(), ["chrony"], "two operands add to a group");
+        let groups = vec![
+            Group {
+                name: "chrony".into(),
+                gid: 500,
+            },
+            Group {
+                name: "zos".into(),
+                gid: 900,
+            },
+        ];
+        let users = vec![User {
+            name: "chrony".into(),
+            uid: 500,
+            gid: 500,
+            home: "/dev/null".into(),
+            shell: "/sbin/nologin".into(),
+            gecos: String::new(),
+        }];
+        let (g, u, log) = config_accounts(std::slice::from_ref(&chrony), &groups, &users, true);
+        assert_eq!(g, [groups[1].clone()]);
+        assert!(u.is_empty());
+        assert!(
+            log.iter()
+                .any(|l| l.contains("user chrony: created by chrony-1-r0's script")),
+            "{log:?}"
+        );
+        let (g, u, log) = config_accounts(&[chrony], &groups, &users, false);
+        assert!(
+            g.is_empty() && u.is_empty() && log[0].contains("not applied"),
+            "{log:?}"
+        );
+    }
+
+    #[test]
+    fn no_home_directory_for_dev_null() {
+        let t = tempfile::tempdir().unwrap();
+        let users = [User {
+            name: "dnsmasq".into(),
+            uid: 500,
+            gid: 500,
+            home: "/dev/null".into(),
+            shell: "/sbin/nologin".into(),
+            gecos: String::new(),
+        }];
+        let mut owners = Owners::default();
+        fs::create_dir_all(t.path().join("etc")).unwrap();
+        add_config_ids(t.path(), &[], &users, &mut owners).unwrap();
+        assert!(!t.path().join("dev/null").exists());
+        assert!(fs::read_to_string(t.path().join("etc/passwd"))
+            .unwrap()
+            .starts_with("dnsmasq:x:500:500:"));
+    }
 }

@@ -24,7 +24,7 @@ fn rootfs_command_as_nobody_then_build() {
     fs::write(
         &cfg,
         format!(
-            "[alpine]\nrepositories = [\"file://{}\"]\nkeys = \"{}\"\n\n[[group]]\nname = \"zos\"\ngid = 900\n",
+            "[alpine]\nrepositories = [\"file://{}\"]\nkeys = \"{}\"\nconfig_users = true\n\n[[group]]\nname = \"zos\"\ngid = 900\n",
             repo319().display(),
             keys().canonicalize().unwrap().display()
         ),

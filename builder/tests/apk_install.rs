@@ -185,6 +185,11 @@ fn local_directory_and_file_url_repositories() {
         let r = install(&request(&root, settings(&repo, &t.path().join("c")), &["scanelf"])).unwrap();
         assert_eq!(r.installed, ["musl-1.2.4_git20230717-r4", "scanelf-1.3.7-r2"]);
         assert!(root.join("usr/bin/scanelf").is_file());
+        // The image names the configured mirror, not the build host's path.
+        assert_eq!(
+            fs::read_to_string(root.join("etc/apk/repositories")).unwrap(),
+            format!("{IMAGE_REPOSITORY}\n")
+        );
     }
 }
 
@@ -192,6 +197,21 @@ fn local_directory_and_file_url_repositories() {
 fn users_and_groups_from_config() {
     let t = tempfile::tempdir().unwrap();
     let mut s = settings(&repo319().display().to_string(), &t.path().join("c"));
+    // Not asked for: the entries are not applied.
+    s.groups.push(zos_builder::apk::config::Group {
+        name: "zos".into(),
+        gid: 900,
+    });
+    let unasked = t.path().join("unasked");
+    let r = install(&request(&unasked, s.clone(), &["alpine-baselayout"])).unwrap();
+    assert!(!fs::read_to_string(unasked.join("etc/group")).unwrap().contains("zos:"));
+    assert!(
+        r.log.iter().any(|l| l.contains("not applied (config_users")),
+        "{:?}",
+        r.log
+    );
+    s.groups.clear();
+    s.config_users = true;
     s.groups.push(zos_builder::apk::config::Group {
         name: "zos".into(),
         gid: 900,

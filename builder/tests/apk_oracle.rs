@@ -25,8 +25,6 @@
 mod apk_support;
 mod oracle_support;
 
-use std::fs;
-
 use apk_support::*;
 use oracle_support::*;
 use zos_builder::apk::dep::Dep;
@@ -40,20 +38,7 @@ fn fresh_install_matches_apk_tools() {
         return;
     }
     // ZOS_ORACLE_KEEP=1 keeps both roots for a look (the path is printed).
-    let t = tempfile::tempdir().unwrap();
-    let (_guard, base) = if std::env::var_os("ZOS_ORACLE_KEEP").is_some() {
-        let p = t.keep();
-        eprintln!("kept: {}", p.display());
-        (None, p)
-    } else {
-        let p = t.path().to_owned();
-        (Some(t), p)
-    };
-    let tool = base.join("apk-tools");
-    unpack_apk_tools(&tool);
-    let repo = base.join("repo");
-    fs::create_dir(&repo).unwrap();
-    std::os::unix::fs::symlink(repo319(), repo.join("x86_64")).unwrap();
+    let (_guard, base, tool, repo) = workspace();
     let reference = base.join("apk-root");
     run_apk(&tool, &repo, &reference, &["--initdb"], &WORLD);
 

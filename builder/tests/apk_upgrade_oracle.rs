@@ -80,20 +80,7 @@ fn upgrade_of_an_older_tree_matches_apk_tools() {
     if !needs_root("upgrade_of_an_older_tree_matches_apk_tools") {
         return;
     }
-    let t = tempfile::tempdir().unwrap();
-    let (_guard, base) = if std::env::var_os("ZOS_ORACLE_KEEP").is_some() {
-        let p = t.keep();
-        eprintln!("kept: {}", p.display());
-        (None, p)
-    } else {
-        let p = t.path().to_owned();
-        (Some(t), p)
-    };
-    let tool = base.join("apk-tools");
-    unpack_apk_tools(&tool);
-    let repo = base.join("repo");
-    fs::create_dir(&repo).unwrap();
-    std::os::unix::fs::symlink(repo319(), repo.join("x86_64")).unwrap();
+    let (_guard, base, tool, repo) = workspace();
     let tarball = base.join("older.tar");
     older_tree(&tool, &repo, &base.join("older"), &tarball);
 

@@ -111,6 +111,12 @@ impl Image {
 
     /// Pack with the builder (zstd level 3: test images need speed, not size).
     pub fn pack(&self) -> PathBuf {
+        self.pack_with(false)
+    }
+
+    /// [`Image::pack`], with `root_owned` as the pipeline packs (configs/build.toml's
+    /// default: uid/gid 0 for entries without an owner record).
+    pub fn pack_with(&self, root_owned: bool) -> PathBuf {
         let out = self.dir.path().join("initramfs.cpio.zst");
         let req = ImageRequest {
             rootfs: Some(self.root()),
@@ -118,7 +124,7 @@ impl Image {
             extras: self.extras.clone(),
             compression: Compression::Zstd,
             level: Some(3),
-            root_owned: false,
+            root_owned,
             source_date_epoch: None,
             output: out.clone(),
         };
@@ -158,8 +164,19 @@ impl Image {
 
     /// [`Image::boot_with`] on another kernel than the cloud kernel.
     pub fn boot_on(&self, kernel: &Kernel, append: &str, memory_mb: u32, qemu_args: &[&str]) -> BootOutcome {
-        let initrd = self.pack();
-        let mut boot = Boot::new(kernel, &initrd);
+        self.boot_initrd(kernel, &self.pack(), append, memory_mb, qemu_args)
+    }
+
+    /// Boots an image packed already (e.g. by [`Image::pack_with`]).
+    pub fn boot_initrd(
+        &self,
+        kernel: &Kernel,
+        initrd: &Path,
+        append: &str,
+        memory_mb: u32,
+        qemu_args: &[&str],
+    ) -> BootOutcome {
+        let mut boot = Boot::new(kernel, initrd);
         boot.append = append.to_string();
         boot.memory_mb = memory_mb;
         boot.timeout = Duration::from_secs(180);

@@ -63,10 +63,15 @@ pub fn serve(dir: PathBuf) -> Server {
     }
 }
 
+/// The image's repositories line in [`settings`].
+pub const IMAGE_REPOSITORY: &str = "https://dl-cdn.alpinelinux.org/alpine/v3.19/main";
+
 /// Settings for one repository line, the shipped keys and a private cache.
 pub fn settings(repo: &str, cache: &Path) -> Settings {
     Settings {
         repositories: vec![repo.to_string()],
+        // What the image's etc/apk/repositories must say (not the fixture path).
+        image_repositories: vec![IMAGE_REPOSITORY.to_string()],
         arch: "x86_64".into(),
         keys_dir: keys(),
         allow_untrusted: false,
@@ -76,6 +81,7 @@ pub fn settings(repo: &str, cache: &Path) -> Settings {
         cache_dir: Some(cache.to_owned()),
         groups: Vec::new(),
         users: Vec::new(),
+        config_users: false,
     }
 }
 

@@ -233,3 +233,24 @@ pub fn differences(reference: &Path, ours: &Path, owners: &Owners) -> Vec<String
     }
     diffs
 }
+
+/// A scratch directory for one oracle run (ZOS_ORACLE_KEEP=1 keeps it and prints
+/// where), with apk-tools unpacked in `apk-tools/` and the fixture repository as
+/// `repo/x86_64`. Returns (guard, base, tool, repo).
+pub fn workspace() -> (Option<tempfile::TempDir>, PathBuf, PathBuf, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let (guard, base) = if std::env::var_os("ZOS_ORACLE_KEEP").is_some() {
+        let p = t.keep();
+        eprintln!("kept: {}", p.display());
+        (None, p)
+    } else {
+        let p = t.path().to_owned();
+        (Some(t), p)
+    };
+    let tool = base.join("apk-tools");
+    unpack_apk_tools(&tool);
+    let repo = base.join("repo");
+    fs::create_dir(&repo).unwrap();
+    std::os::unix::fs::symlink(repo319(), repo.join("x86_64")).unwrap();
+    (guard, base, tool, repo)
+}
