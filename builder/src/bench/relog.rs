@@ -140,6 +140,11 @@ pub fn from_logs(dir: &Path) -> Result<Results, BenchError> {
         .map(|m| m.found.ok_mb - m.found.fail_mb)
         .min()
         .unwrap_or(0);
+    // A search stopped before it closed to the step has no answer yet.
+    let memory: Vec<MemResult> = memory
+        .into_iter()
+        .filter(|m| m.found.ok_mb - m.found.fail_mb == mem_step)
+        .collect();
     Ok(Results {
         machine: machine(),
         kernel: kernel.unwrap_or_else(|| "unknown".into()),

@@ -193,6 +193,12 @@ fn a_missing_target_measure_says_so_and_a_stale_floor_is_a_mismatch() {
     let mut t = timing(1);
     t.runs[2].1 = vec![obs(1.0, 5.0, &[], &[])];
     assert_eq!(report::cost_ratio(&t, Variant::RustCopy, Variant::Floor), None);
+    // A Rust run faster than the floor with modules is noise: not counted as met.
+    let mut r = results();
+    r.timing[1].runs[4].1 = vec![rust(900.0, "bind"); 3];
+    let md = report::markdown(&r);
+    let want = "| Rust bind, -smp 2: cost over the floor with modules <= 0.10 of the shell's | -0.11x | not judged (below the floor: noise) |";
+    assert!(md.contains(want), "{md}");
 }
 
 #[test]
