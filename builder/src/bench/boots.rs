@@ -12,7 +12,8 @@ use zos_host::Kernel;
 use super::bisect::{self, Found};
 use super::image::BenchImage;
 use super::parse::{observe, Observation};
-use super::{BenchError, Variant};
+use super::variant::Variant;
+use super::BenchError;
 
 /// Devices that give coldplug work: a NIC and an RNG on virtio-pci (the machine's own
 /// PCI, ATA and serial devices come with it).
@@ -23,8 +24,6 @@ pub struct Booter<'a> {
     pub image: &'a BenchImage,
     pub dir: PathBuf,
     pub timeout: Duration,
-    /// Guest CPUs (`-smp`); 1 unless asked: TCG on a shared 2-core host.
-    pub smp: u32,
 }
 
 impl Booter<'_> {
@@ -33,19 +32,26 @@ impl Booter<'_> {
             .image
             .images
             .iter()
-            .find(|(x, _, _)| *x == v)
+            .find(|(x, _, _)| *x == v.image())
             .expect("every variant is packed")
             .1
     }
 
-    /// One boot; `tag` names its serial log.
-    pub fn boot(&self, v: Variant, memory_mb: u32, append: &str, tag: &str) -> Result<Observation, BenchError> {
+    /// One boot at `-smp smp`; `tag` names its serial log.
+    pub fn boot(
+        &self,
+        v: Variant,
+        smp: u32,
+        memory_mb: u32,
+        ramfs: bool,
+        tag: &str,
+    ) -> Result<Observation, BenchError> {
         let mut b = Boot::new(self.kernel, self.initrd(v));
         b.memory_mb = memory_mb;
-        b.append = append.into();
+        b.append = v.cmdline(ramfs);
         b.timeout = self.timeout;
         b.extra_args = QEMU_DEVICES.iter().map(|s| s.to_string()).collect();
-        b.extra_args.extend(["-smp".to_string(), self.smp.to_string()]);
+        b.extra_args.extend(["-smp".to_string(), smp.max(1).to_string()]);
         b.serial_log = self.dir.join(format!("{}-{tag}.log", v.as_str()));
         let out = b.run()?;
         // Beside its serial log, for `zos-builder timeline`; the shell and floor inits
@@ -64,27 +70,37 @@ impl Booter<'_> {
         o.handover.is_some() && o.files == Some(self.image.expected)
     }
 
-    /// `runs` rounds of floor, shell, rust; every run must be complete.
-    pub fn timing(&self, runs: usize, memory_mb: u32) -> Result<Vec<(Variant, Vec<Observation>)>, BenchError> {
-        let mut all: Vec<(Variant, Vec<Observation>)> = Variant::ALL.iter().map(|v| (*v, Vec::new())).collect();
+    /// `runs` rounds of `variants` in turn at `-smp smp`; every run must be complete.
+    pub fn timing(
+        &self,
+        variants: &[Variant],
+        smp: u32,
+        runs: usize,
+        memory_mb: u32,
+    ) -> Result<Vec<(Variant, Vec<Observation>)>, BenchError> {
+        let mut all: Vec<(Variant, Vec<Observation>)> = variants.iter().map(|v| (*v, Vec::new())).collect();
         for r in 0..runs {
             for (v, obs) in all.iter_mut() {
-                let o = self.boot(*v, memory_mb, "", &format!("time{r}"))?;
+                let tag = format!("smp{smp}-time{r}");
+                let o = self.boot(*v, smp, memory_mb, false, &tag)?;
                 if !self.complete(&o) || o.phase_ms().is_none() {
                     return Err(BenchError::Incomplete {
                         variant: v.as_str(),
                         memory_mb,
-                        log: self.dir.join(format!("{}-time{r}.log", v.as_str())),
+                        log: self.dir.join(format!("{}-{tag}.log", v.as_str())),
                         files: o.files,
                         expected: self.image.expected,
                     });
                 }
                 eprintln!(
-                    "bench: run {}/{runs} {}: init phase {:.1} ms, handover at {:.3} s",
+                    "bench: -smp {smp} run {}/{runs} {}: init phase {:.1} ms, handover at {:.3} s{}",
                     r + 1,
                     v.as_str(),
                     o.phase_ms().unwrap_or(f64::NAN),
-                    o.handover.unwrap_or(f64::NAN)
+                    o.handover.unwrap_or(f64::NAN),
+                    o.root_by
+                        .as_ref()
+                        .map_or(String::new(), |m| format!(", new root by {m}"))
                 );
                 obs.push(o);
             }
@@ -92,9 +108,10 @@ impl Booter<'_> {
         Ok(all)
     }
 
-    /// The smallest RAM per (variant, with root=?) pair, `jobs` searches at a time.
-    pub fn memory(&self, lo: u32, hi: u32, step: u32, jobs: usize) -> Result<Vec<MemResult>, BenchError> {
-        let cases: Vec<(Variant, bool)> = Variant::ALL.iter().flat_map(|v| [(*v, false), (*v, true)]).collect();
+    /// The smallest RAM per (variant, with root=?) pair at -smp 1, `jobs` searches at
+    /// a time.
+    pub fn memory(&self, variants: &[Variant], range: MemRange, jobs: usize) -> Result<Vec<MemResult>, BenchError> {
+        let cases = memory_cases(variants);
         let queue = Mutex::new(cases.into_iter());
         let results = Mutex::new(Vec::new());
         // In a closure so the queue's lock is released before the boot, not held by
@@ -104,7 +121,7 @@ impl Booter<'_> {
             for _ in 0..jobs.max(1) {
                 s.spawn(|| {
                     while let Some((v, ramfs)) = next() {
-                        let r = self.search(v, ramfs, lo, hi, step);
+                        let r = self.search(v, ramfs, range);
                         if let Ok(mut res) = results.lock() {
                             res.push(r);
                         }
@@ -121,11 +138,10 @@ impl Booter<'_> {
         Ok(out)
     }
 
-    fn search(&self, v: Variant, ramfs: bool, lo: u32, hi: u32, step: u32) -> Result<MemResult, BenchError> {
-        let append = if ramfs { "root=/dev/ram0" } else { "" };
+    fn search(&self, v: Variant, ramfs: bool, range: MemRange) -> Result<MemResult, BenchError> {
         let tag = if ramfs { "ramfs" } else { "tmpfs" };
-        let found = bisect::smallest(lo, hi, step, |mb| {
-            let o = self.boot(v, mb, append, &format!("mem-{tag}-{mb}"))?;
+        let found = bisect::smallest(range.lo, range.hi, range.step, |mb| {
+            let o = self.boot(v, 1, mb, ramfs, &format!("mem-{tag}-{mb}"))?;
             let ok = self.complete(&o);
             eprintln!(
                 "bench: {} {tag} -m {mb}: {}",
@@ -136,7 +152,7 @@ impl Booter<'_> {
         })?;
         let found = found.map_err(|e| BenchError::Memory {
             variant: v.as_str(),
-            cmdline: append,
+            cmdline: v.cmdline(ramfs),
             cause: e,
         })?;
         Ok(MemResult {
@@ -145,6 +161,24 @@ impl Booter<'_> {
             found,
         })
     }
+}
+
+/// The RAM search's range and resolution, MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemRange {
+    pub lo: u32,
+    pub hi: u32,
+    pub step: u32,
+}
+
+/// The RAM searches: each variant without and with `root=`, except the floor with
+/// modules (its module set changes no memory figure the plain floor does not give).
+pub fn memory_cases(variants: &[Variant]) -> Vec<(Variant, bool)> {
+    variants
+        .iter()
+        .filter(|v| **v != Variant::FloorModules)
+        .flat_map(|v| [(*v, false), (*v, true)])
+        .collect()
 }
 
 #[derive(Debug, Clone)]

@@ -2,14 +2,16 @@
 //! kernel's module tree (preset `standard`, with the .bin indexes udevd needs), Debian's
 //! systemd-udevd, about 120 MiB of real ELF files copied from the host (programs and
 //! libraries compress and copy like the real payload; random bytes would not), and the
-//! reporting handover target. One rootfs, three images that differ only in `/init`.
+//! reporting handover target. One rootfs, four images that differ only in `/init`
+//! (the Rust init's copy and bind modes boot the same image).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::scripts::{self, COUNTED_DIRS};
-use super::{io_err, BenchError, Variant};
+use super::variant::ImageKind;
+use super::{io_err, BenchError};
 use crate::compose::{ComposeError, Essential, ModuleTreeSource, ModulesSource, Pack, Recipe, RootfsSource};
 use crate::mode::BuildMode;
 use crate::tiers::Tiers;
@@ -21,8 +23,8 @@ pub struct BenchImage {
     pub expected: (u64, u64),
     /// Payload files copied from the host and their bytes.
     pub payload: (usize, u64),
-    /// Images by variant, same order as Variant::ALL.
-    pub images: Vec<(Variant, PathBuf, u64)>,
+    /// Images by kind, same order as ImageKind::ALL.
+    pub images: Vec<(ImageKind, PathBuf, u64)>,
 }
 
 /// Where the payload is taken from, in order; /usr/bin is capped at half the target
@@ -37,8 +39,8 @@ const PAYLOAD_MAX_FILE: u64 = 16 << 20;
 /// The recipe: busybox userland in `out/rootfs` with the test kernel's `standard`
 /// tier, configured for release. Its essential tier is the shell's `modprobe btrfs;
 /// modprobe fuse`, not the preset's (which adds tun, br_netfilter, overlay), so both
-/// inits do the same work. All three images carry the Rust init's config; the shell
-/// and the floor ignore it.
+/// inits do the same work. Every image carries the Rust init's config; the scripts
+/// ignore it.
 fn recipe(out: &Path) -> Result<Recipe, BenchError> {
     Ok(Recipe {
         rootfs: RootfsSource::Busybox(out.join("rootfs")),
@@ -72,17 +74,17 @@ pub fn prepare(out: &Path, init: &Path, payload_mb: u64, level: u32) -> Result<B
     let expected = count(&root)?;
 
     let mut images = Vec::new();
-    for v in Variant::ALL {
+    for v in ImageKind::ALL {
         let init = match v {
-            Variant::Rust => init.to_path_buf(),
-            Variant::Shell | Variant::Floor => {
+            ImageKind::Rust => init.to_path_buf(),
+            ImageKind::Shell | ImageKind::Floor | ImageKind::FloorModules => {
                 let p = out.join(format!("init-{}.sh", v.as_str()));
-                let text = if v == Variant::Shell {
-                    scripts::BASELINE_INIT
-                } else {
-                    scripts::FLOOR_INIT
+                let text = match v {
+                    ImageKind::Shell => scripts::BASELINE_INIT.to_string(),
+                    ImageKind::FloorModules => scripts::floor_modules_init(&scripts::SHELL_MODULES),
+                    _ => scripts::FLOOR_INIT.to_string(),
                 };
-                write(&p, text, 0o755)?;
+                write(&p, &text, 0o755)?;
                 p
             }
         };
@@ -181,20 +183,11 @@ fn is_elf(p: &Path) -> bool {
     fs::File::open(p).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"\x7fELF"
 }
 
-/// Regular files and bytes under the counted dirs, as the guest's `find -xdev -type f`.
+/// Regular files and bytes under the counted dirs, as the guest's `find -xdev -type f`
+/// (without scripts::NOT_COUNTED).
 pub fn count(root: &Path) -> Result<(u64, u64), BenchError> {
-    fn rec(dir: &Path, acc: &mut (u64, u64)) -> Result<(), BenchError> {
-        for e in fs::read_dir(dir).map_err(io_err("read_dir", dir))?.flatten() {
-            let meta = e.path().symlink_metadata().map_err(io_err("stat", &e.path()))?;
-            if meta.is_dir() {
-                rec(&e.path(), acc)?;
-            } else if meta.is_file() {
-                acc.0 += 1;
-                acc.1 += meta.len();
-            }
-        }
-        Ok(())
-    }
+    let skip = root.join(scripts::NOT_COUNTED.trim_start_matches('/'));
+    let rec = |dir: &Path, acc: &mut (u64, u64)| walk_count(dir, &skip, acc);
     let mut acc = (0, 0);
     for d in COUNTED_DIRS {
         let p = root.join(d);
@@ -203,6 +196,19 @@ pub fn count(root: &Path) -> Result<(u64, u64), BenchError> {
         }
     }
     Ok(acc)
+}
+
+fn walk_count(dir: &Path, skip: &Path, acc: &mut (u64, u64)) -> Result<(), BenchError> {
+    for e in fs::read_dir(dir).map_err(io_err("read_dir", dir))?.flatten() {
+        let meta = e.path().symlink_metadata().map_err(io_err("stat", &e.path()))?;
+        if meta.is_dir() {
+            walk_count(&e.path(), skip, acc)?;
+        } else if meta.is_file() && e.path() != skip {
+            acc.0 += 1;
+            acc.1 += meta.len();
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -218,6 +224,7 @@ mod tests {
         }
         fs::write(r.join("usr/lib/a"), b"12345").unwrap();
         fs::write(r.join("etc/b"), b"123").unwrap();
+        fs::write(r.join("etc/zos-init.conf"), b"not counted").unwrap();
         fs::write(r.join("var/run/c"), b"ignored").unwrap();
         fs::write(r.join("tmp/d"), b"ignored").unwrap();
         std::os::unix::fs::symlink("a", r.join("usr/lib/link")).unwrap();

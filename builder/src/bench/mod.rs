@@ -1,9 +1,11 @@
-//! `zos-builder bench`: the Rust `/init` against the shell `/init` it replaces
-//! (scripts::BASELINE_INIT), on the same kernel and the same image, with a floor init
-//! that only execs the handover target. Measures the init phase (and the Rust init's
-//! stages), the smallest RAM that boots with every file present (tmpfs and ramfs
-//! rootfs), the modules loaded, and pack time against `find | cpio | zstd`; writes
-//! report.md and timeline.svg. Only the pure parts are unit-tested: the benchmark
+//! `zos-builder bench`: the Rust `/init` (copy and bind modes) against the shell
+//! `/init` it replaces (scripts::BASELINE_INIT), on the same kernel and the same image,
+//! over two floors: one that only execs the handover target, one that first modprobes
+//! the shell's modules (so the kernel's module initialisation is not counted as the
+//! init's). Measures the init phase at each `-smp` asked (and the stages), the
+//! smallest RAM that boots with every file present (tmpfs and ramfs rootfs), the
+//! modules loaded, and pack time against `find | cpio | zstd`; writes report.md and
+//! timeline.svg. Only the pure parts are unit-tested: the benchmark
 //! itself takes many minutes of QEMU and never runs under `cargo test`.
 
 pub mod bisect;
@@ -12,54 +14,22 @@ pub mod cli;
 pub mod image;
 pub mod pack;
 pub mod parse;
+pub mod relog;
 pub mod report;
+pub mod report_tables;
 pub mod scripts;
 pub mod stats;
 pub mod svg;
 #[cfg(test)]
 mod tests;
+pub mod variant;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use parse::Observation;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Variant {
-    Floor,
-    Shell,
-    Rust,
-}
-
-impl Variant {
-    /// The boot order within a round.
-    pub const ALL: [Variant; 3] = [Variant::Floor, Variant::Shell, Variant::Rust];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Variant::Floor => "floor",
-            Variant::Shell => "shell",
-            Variant::Rust => "rust",
-        }
-    }
-
-    /// For the chart's narrow label column.
-    pub fn short(self) -> &'static str {
-        match self {
-            Variant::Floor => "floor",
-            Variant::Shell => "shell /init",
-            Variant::Rust => "Rust /init",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Variant::Floor => "floor (exec only)",
-            Variant::Shell => "shell /init (baseline)",
-            Variant::Rust => "Rust /init (zos-init)",
-        }
-    }
-}
+pub use variant::{ImageKind, Variant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -103,7 +73,7 @@ pub enum BenchError {
     #[error("bench: RAM search for {variant} (cmdline {cmdline:?}): {cause}")]
     Memory {
         variant: &'static str,
-        cmdline: &'static str,
+        cmdline: String,
         cause: bisect::BisectError,
     },
 }
@@ -118,40 +88,60 @@ pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::i
 
 pub struct BenchOptions {
     pub output: PathBuf,
+    /// What to boot, in boot order (variant::selection).
+    pub variants: Vec<Variant>,
     pub runs: usize,
     /// Guest RAM of the timing runs.
     pub memory_mb: u32,
     pub timeout: Duration,
-    /// Guest CPUs.
-    pub smp: u32,
+    /// Guest CPUs of the timing runs, one timing pass each (the RAM search runs at 1).
+    pub smp: Vec<u32>,
     pub payload_mb: u64,
     /// zstd level of the booted images (decompression speed barely depends on it).
     pub image_level: u32,
-    /// None: no RAM search. Some((lo, hi, step, jobs)).
-    pub mem_search: Option<(u32, u32, u32, usize)>,
+    /// None: no RAM search. Some((range, jobs)).
+    pub mem_search: Option<(boots::MemRange, usize)>,
+    /// Whose RAM is searched (boots::memory_cases; need not include the floor, so a
+    /// search can be finished in a second run).
+    pub mem_variants: Vec<Variant>,
     /// None: no pack comparison. Some((level, runs)).
     pub pack: Option<(u32, usize)>,
     /// A prebuilt release init instead of building one.
     pub init: Option<PathBuf>,
 }
 
+/// The timing runs at one `-smp`.
+pub struct SmpTiming {
+    pub smp: u32,
+    pub runs: Vec<(Variant, Vec<Observation>)>,
+}
+
 /// Everything measured; `report::markdown` renders it.
 pub struct Results {
     pub machine: String,
     pub kernel: String,
+    /// The host's load average (1, 5, 15 min) when the boots started and ended: the
+    /// host is shared, so the figures say under what they were taken.
+    pub load: (String, String),
     pub runs: usize,
     pub memory_mb: u32,
     pub mem_step: u32,
     pub expected: (u64, u64),
-    pub timing: Vec<(Variant, Vec<Observation>)>,
+    pub timing: Vec<SmpTiming>,
     pub memory: Vec<boots::MemResult>,
     /// Err: what failed, reported in place of the table.
     pub pack: Option<Result<pack::PackResult, String>>,
 }
 
 impl Results {
+    pub fn at(&self, smp: u32) -> Option<&SmpTiming> {
+        self.timing.iter().find(|t| t.smp == smp)
+    }
+}
+
+impl SmpTiming {
     pub fn runs_of(&self, v: Variant) -> &[Observation] {
-        self.timing.iter().find(|(x, _)| *x == v).map_or(&[], |(_, o)| o)
+        self.runs.iter().find(|(x, _)| *x == v).map_or(&[], |(_, o)| o)
     }
 
     /// The run of `v` nearest its median phase, for the chart.
@@ -162,8 +152,15 @@ impl Results {
     }
 }
 
+/// /proc/loadavg's first three fields.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 /// The host, as the report names it: CPU model, cores, and that QEMU runs TCG.
-pub fn machine(smp: u32) -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -181,12 +178,7 @@ pub fn machine(smp: u32) -> String {
                 .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|s| s.trim_matches('"').to_string()))
         })
         .unwrap_or_default();
-    let vcpu = if smp == 1 {
-        "1 vCPU".to_string()
-    } else {
-        format!("{smp} vCPUs")
-    };
-    format!("{os}, {cores} cores ({cpu}), QEMU TCG (-accel tcg), {vcpu}")
+    format!("{os}, {cores} cores ({cpu}), QEMU TCG (-accel tcg)")
 }
 
 pub fn run(opts: &BenchOptions) -> Result<Results, BenchError> {
@@ -195,6 +187,9 @@ pub fn run(opts: &BenchOptions) -> Result<Results, BenchError> {
     let out = std::fs::canonicalize(&opts.output).map_err(io_err("resolve", &opts.output))?;
     let opts = &BenchOptions {
         output: out,
+        variants: variant::selection(&opts.variants),
+        mem_variants: opts.mem_variants.clone(),
+        smp: opts.smp.clone(),
         init: opts.init.clone(),
         ..*opts
     };
@@ -219,24 +214,31 @@ pub fn run(opts: &BenchOptions) -> Result<Results, BenchError> {
         image: &img,
         dir: logs,
         timeout: opts.timeout,
-        smp: opts.smp.max(1),
     };
-    let timing = booter.timing(opts.runs, opts.memory_mb)?;
+    let load_start = load_average();
+    let mut timing = Vec::new();
+    // No runs: the RAM search and pack time alone (a long run can be split in two).
+    for &smp in opts.smp.iter().filter(|_| opts.runs > 0) {
+        let runs = booter.timing(&opts.variants, smp, opts.runs, opts.memory_mb)?;
+        timing.push(SmpTiming { smp, runs });
+    }
     let memory = match opts.mem_search {
-        Some((lo, hi, step, jobs)) => booter.memory(lo, hi, step, jobs)?,
+        Some((range, jobs)) => booter.memory(&opts.mem_variants, range, jobs)?,
         None => Vec::new(),
     };
+    let load_end = load_average();
     // Last and the longest part: a failure here must not lose the boots' results.
     let pack = match opts.pack {
         Some((level, runs)) => Some(pack::compare(&img.root, &opts.output, level, runs).map_err(|e| e.to_string())),
         None => None,
     };
     Ok(Results {
-        machine: machine(opts.smp.max(1)),
+        machine: machine(),
         kernel: kernel.version.clone(),
+        load: (load_start, load_end),
         runs: opts.runs,
         memory_mb: opts.memory_mb,
-        mem_step: opts.mem_search.map_or(0, |m| m.2),
+        mem_step: opts.mem_search.map_or(0, |m| m.0.step),
         expected: img.expected,
         timing,
         memory,

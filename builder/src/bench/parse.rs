@@ -30,6 +30,9 @@ pub struct Observation {
     pub stages: Vec<Span>,
     /// The Rust init's own init-phase figure (ms), for the clock check.
     pub own_phase_ms: Option<f64>,
+    /// How the Rust init made the new root, from its log: `copy`, `bind`, or
+    /// `copy (bind fell back)`; so a bind run that silently copied is not counted as bind.
+    pub root_by: Option<String>,
     pub panicked: bool,
 }
 
@@ -77,6 +80,16 @@ pub fn observe(log: &str) -> Observation {
                 .nth(1)
                 .and_then(|s| s.split(" s").next())
                 .and_then(|s| s.trim().parse().ok());
+        }
+        // The mode's own result lines (the `new root by` decision line is an info line
+        // that may not reach the console): bind's "nothing copied", the copy's count
+        // of what it freed, bind's fallback.
+        if line.contains("bound onto") && line.contains("nothing copied") {
+            o.root_by = Some("bind".into());
+        } else if line.contains("bind: ") && line.contains("copying instead") {
+            o.root_by = Some("copy (bind fell back)".into());
+        } else if line.contains("freed from the initramfs") && o.root_by.is_none() {
+            o.root_by = Some("copy".into());
         }
         if line.contains("Kernel panic") {
             o.panicked = true;
@@ -184,12 +197,27 @@ mod tests {
             BENCH-JSON {\"version\": 1, \"started_ms\": 1795.0, \"stages\": [{\"name\": \"mounts\", \"start_ms\": 1796.0, \"duration_ms\": 6.0}]}\n\
             BENCH-MOD fuse\n";
         let o = observe(log);
+        assert_eq!(o.root_by, None, "no mode line, no mode");
         assert_eq!((o.start, o.own_start), (Some(1.77), Some(1.795)));
         assert_eq!(o.own_phase_ms, Some(107.8));
         assert!((o.phase_ms().unwrap() - 140.0).abs() < 1e-6);
         // Shifted from the init's clock onto the kernel's by 25 ms.
         assert_eq!(o.stages.len(), 1);
         assert!((o.stages[0].start - 1.771).abs() < 1e-9 && (o.stages[0].end - 1.777).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_rust_inits_new_root_mode_and_its_fallback_are_read_from_its_log() {
+        // Lines as a bind boot's serial log has them.
+        let bind = "[   66.771085] zos-init: copy: bind: removed what the copy leaves out (2 entries, 0.0 MiB): /linuxrc /etc/zos-init.conf\n\
+            [   66.846587] zos-init: copy: bind: / (152.1 MiB used, size=1536M) bound onto /mnt/root: nothing copied\n";
+        assert_eq!(observe(bind).root_by.as_deref(), Some("bind"));
+        let fell = "[    1.9] zos-init: copy: bind: / is not a tmpfs (statfs magic 0x858458f6), it cannot be capped: copying instead\n\
+            [   28.5] zos-init: copy: 848 files (149.7 MiB), 81 dirs, 271 symlinks, 0 hard links, 0 nodes; 151.2 MiB freed from the initramfs\n";
+        assert_eq!(observe(fell).root_by.as_deref(), Some("copy (bind fell back)"));
+        let copy = "[   28.5] zos-init: copy: 848 files (149.7 MiB), 81 dirs, 271 symlinks, 0 hard links, 0 nodes; 151.2 MiB freed from the initramfs\n";
+        assert_eq!(observe(copy).root_by.as_deref(), Some("copy"));
+        assert_eq!(observe(SHELL).root_by, None);
     }
 
     #[test]
