@@ -140,7 +140,9 @@ pub fn parse_records(text: &str, what: &str, repo: usize) -> Result<Vec<Package>
         ..Package::default()
     };
     let mut started = false;
-    for (n, line) in text.lines().enumerate().map(|(n, l)| (n + 1, l)) {
+    // Split on `\n` only, as apk-tools does: `lines()` would also eat a `\r` before
+    // it, so a value ending in `\r` lost one each time the db was written and read.
+    for (n, line) in text.split('\n').enumerate().map(|(n, l)| (n + 1, l)) {
         if line.is_empty() {
             if started {
                 out.push(finish(std::mem::take(&mut p), what, n)?);
@@ -221,5 +223,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 4: k:4294967297 is out of range"), "{e}");
+    }
+
+    /// Found by the apkindex fuzz target: `P:busybox\r\r\n` read with `lines()` lost
+    /// a `\r` on each write and read of the record.
+    #[test]
+    fn a_carriage_return_in_a_value_survives_a_round_trip() {
+        let text = "C:Q1x\nP:busybox\r\r\nV:1\nA:x86_64\nS:1\nI:2\nT:t\r\nU:u\nL:MIT\n";
+        let p = parse_records(text, "t", 0).unwrap();
+        assert_eq!((p[0].name.as_str(), p[0].description.as_str()), ("busybox\r\r", "t\r"));
+        let mut out = String::new();
+        p[0].write_header(&mut out);
+        assert_eq!(out, text);
+        assert_eq!(parse_records(&out, "t", 0).unwrap(), p);
     }
 }

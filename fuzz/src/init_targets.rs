@@ -35,11 +35,13 @@ pub fn cmdline(data: &[u8]) {
     // `zos.copy+="/a b"` holds an ASCII space) and `#` starts a comment. Nothing
     // renders a cmdline-made config (the init applies the flags at boot, the builder
     // renders configs it parsed from a file, which the `config` target covers), so
-    // the round trip is checked on the words the file can hold.
+    // the round trip is checked on the words the file can hold. Words with a `"` left
+    // inside are dropped too: joined again, that quote would open a quoted span and
+    // give other words.
     let plain: Vec<&str> = words
         .iter()
         .map(String::as_str)
-        .filter(|w| !w.contains('#') && !w.contains(char::is_whitespace))
+        .filter(|w| !w.contains(['#', '"']) && !w.contains(char::is_whitespace))
         .collect();
     let mut cfg = Config::default().with_flags(&cmdline::parse(&plain.join(" ")));
     // root= is the kernel's, read at boot and never written to the file.
