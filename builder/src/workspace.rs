@@ -48,6 +48,38 @@ pub fn build_musl_no_default_for(package: &str, bin: &str, target: &str) -> Resu
     build(package, bin, true, target)
 }
 
+/// std compiled with the binary (docs/DEPENDENCIES.md, "Size"): LTO then reaches into
+/// std, and std comes without its `backtrace` feature, whose symbolizer (gimli,
+/// addr2line, rustc-demangle: ~120 KB) only serves std's default panic hook, which
+/// the init replaces before anything can panic. panic_abort, not
+/// panic_immediate_abort: the init's panic hook (the emergency path) must still run.
+/// These are nightly flags, taken on the stable toolchain with RUSTC_BOOTSTRAP=1 for
+/// this one cargo run; the size test (tests/init_size.rs) pins what they buy.
+const BUILD_STD: [&str; 2] = ["-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"];
+
+/// Whether the toolchain has std's source (the rust-src component, which
+/// rust-toolchain.toml names; older rustups only honour that on install, so add it).
+fn std_source_available(workspace: &Path) -> bool {
+    let library = |w: &Path| {
+        Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .current_dir(w)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .is_some_and(|root| root.join("lib/rustlib/src/rust/library/std/Cargo.toml").is_file())
+    };
+    if library(workspace) {
+        return true;
+    }
+    let _ = Command::new("rustup")
+        .args(["component", "add", "rust-src"])
+        .current_dir(workspace)
+        .status();
+    library(workspace)
+}
+
 fn build(package: &str, bin: &str, no_default: bool, target: &str) -> Result<PathBuf, CargoError> {
     let workspace = root();
     if let Ok(out) = Command::new("rustup")
@@ -77,15 +109,26 @@ fn build(package: &str, bin: &str, no_default: bool, target: &str) -> Result<Pat
     if no_default {
         args.extend(["--no-default-features", "--target-dir", target_dir_arg.as_str()]);
     }
+    let own_std = std_source_available(&workspace);
+    if own_std {
+        args.extend(BUILD_STD);
+    } else {
+        eprintln!(
+            "{package}: no rust-src component: linking the prebuilt std, about 260 KB more \
+             (rustup component add rust-src; docs/DEPENDENCIES.md)"
+        );
+    }
     let cmd = format!("{} {}", cargo.to_string_lossy(), args.join(" "));
-    let status = Command::new(&cargo)
-        .args(&args)
-        .current_dir(&workspace)
-        .status()
-        .map_err(|cause| CargoError::Spawn {
-            cmd: cmd.clone(),
-            cause,
-        })?;
+    let mut command = Command::new(&cargo);
+    command.args(&args).current_dir(&workspace);
+    if own_std {
+        // -Z flags on the stable toolchain: see BUILD_STD.
+        command.env("RUSTC_BOOTSTRAP", "1");
+    }
+    let status = command.status().map_err(|cause| CargoError::Spawn {
+        cmd: cmd.clone(),
+        cause,
+    })?;
     if !status.success() {
         return Err(CargoError::Failed { cmd, status });
     }
