@@ -37,7 +37,7 @@ pub enum ModError {
     DepBlacklisted { module: String, dep: String },
     #[error(
         "{module}: {op} {} still in the module's init after {} s: left to the kernel in pid {pid} \
-         (a module's init cannot be interrupted); the boot goes on without it and without the modules that need it",
+         (a module's init cannot be interrupted); the modules that need it are not tried",
         path.display(),
         after.as_secs_f64()
     )]

@@ -61,7 +61,7 @@ impl Kmod for LinuxSys {
         };
         let flags = if compressed { MODULE_INIT_COMPRESSED_FILE } else { 0 };
         // SAFETY: as in finit_module; fd and params outlive the fork and the call.
-        bounded("finit_module", path, timeout, || unsafe {
+        bounded("finit_module", path, timeout, Some(fd.as_raw_fd()), || unsafe {
             libc::syscall(libc::SYS_finit_module, fd.as_raw_fd(), params.as_ptr(), flags)
         })
     }
@@ -72,7 +72,7 @@ impl Kmod for LinuxSys {
             Err(e) => return Within::Done(Err(e)),
         };
         // SAFETY: as in init_module; the image and params outlive the fork and the call.
-        bounded("init_module", path, timeout, || unsafe {
+        bounded("init_module", path, timeout, None, || unsafe {
             libc::syscall(libc::SYS_init_module, image.as_ptr(), image.len(), params.as_ptr())
         })
     }
@@ -92,14 +92,26 @@ impl Kmod for LinuxSys {
 /// A thread would not do: a module stuck in its init keeps its thread in the kernel,
 /// and the handover's execve waits for every other thread of PID 1 to die. A child
 /// process is left behind instead (zinit inherits it), and the boot goes on.
-fn bounded(op: &'static str, path: &Path, timeout: Duration, call: impl FnOnce() -> libc::c_long) -> Within {
-    // SAFETY: the child makes one syscall on data prepared before the fork, reads its
+///
+/// The child first closes every descriptor above stderr but `keep` (the module file):
+/// a child stuck in a module's init lives on, and a descriptor it inherited from
+/// another thread of PID 1 (the coldplug reading /sys while this load runs) would keep
+/// that filesystem busy, so the switch's `umount /sys` would fail with EBUSY.
+fn bounded(
+    op: &'static str,
+    path: &Path,
+    timeout: Duration,
+    keep: Option<libc::c_int>,
+    call: impl FnOnce() -> libc::c_long,
+) -> Within {
+    // SAFETY: the child makes raw syscalls on data prepared before the fork, reads its
     // errno and _exits: no allocation, no lock another thread may have held.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Within::Done(Err(SysError::new("fork", path, last_errno())));
     }
     if pid == 0 {
+        close_inherited(keep);
         let code = if call() == 0 { 0 } else { last_errno().raw_os_error() };
         // SAFETY: ends the child without running the parent's exit handlers.
         unsafe { libc::_exit(code.clamp(0, 255)) }
@@ -113,6 +125,24 @@ fn bounded(op: &'static str, path: &Path, timeout: Duration, call: impl FnOnce()
         // Killed by a signal (nothing here sends one): the load's result is unknown.
         Ok(Some(_)) => Within::Done(Err(SysError::new(op, path, Errno::INTR))),
         Err(e) => Within::Done(Err(e)),
+    }
+}
+
+/// In the bounded child: close descriptors 3.. except `keep` (close_range(2), 5.9+;
+/// on an older kernel the call fails and the descriptors stay, as before).
+fn close_inherited(keep: Option<libc::c_int>) {
+    let close = |first: u32, last: u32| {
+        if first <= last {
+            // SAFETY: close_range on this process's own descriptor table; no memory.
+            unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+        }
+    };
+    match keep.and_then(|fd| u32::try_from(fd).ok()) {
+        Some(fd) => {
+            close(3, fd.saturating_sub(1));
+            close(fd.saturating_add(1), u32::MAX);
+        }
+        None => close(3, u32::MAX),
     }
 }
 
@@ -177,6 +207,7 @@ mod tests {
             "finit_module",
             Path::new("/m/hang.ko"),
             Duration::from_millis(100),
+            None,
             sleep_2s,
         );
         let Within::StillLoading { pid } = w else {
@@ -195,7 +226,7 @@ mod tests {
         // close(-1) fails with EBADF (finit_module itself may be filtered in a container).
         // SAFETY: no memory involved.
         let bad = || unsafe { libc::syscall(libc::SYS_close, -1) };
-        match bounded("finit_module", Path::new("/m/x.ko"), Duration::from_secs(10), bad) {
+        match bounded("finit_module", Path::new("/m/x.ko"), Duration::from_secs(10), None, bad) {
             Within::Done(Err(e)) => {
                 assert_eq!((e.op, e.errno), ("finit_module", Errno::BADF));
                 assert_eq!(e.path, Path::new("/m/x.ko"));
@@ -204,9 +235,38 @@ mod tests {
         }
         let t0 = Instant::now();
         assert!(matches!(
-            bounded("init_module", Path::new("/m/y.ko"), Duration::from_secs(10), || 0),
+            bounded("init_module", Path::new("/m/y.ko"), Duration::from_secs(10), None, || 0),
             Within::Done(Ok(()))
         ));
         assert!(t0.elapsed() < Duration::from_secs(2), "the pidfd woke the wait late");
+    }
+
+    #[test]
+    fn the_child_keeps_only_the_module_file_open() {
+        let other = std::fs::File::open("/proc/self/stat").unwrap();
+        let module = std::fs::File::open("/proc/self/cmdline").unwrap();
+        let (o, m) = (other.as_raw_fd(), module.as_raw_fd());
+        // In the child: Ok when `other` is closed and `module` still open, else EBADF.
+        let probe = move || -> libc::c_long {
+            // SAFETY: F_GETFD only queries the descriptor table; close(-1) fails, no memory.
+            unsafe {
+                if libc::fcntl(o, libc::F_GETFD) == -1 && libc::fcntl(m, libc::F_GETFD) != -1 {
+                    0
+                } else {
+                    libc::syscall(libc::SYS_close, -1)
+                }
+            }
+        };
+        let w = bounded(
+            "finit_module",
+            Path::new("/m/z.ko"),
+            Duration::from_secs(10),
+            Some(m),
+            probe,
+        );
+        assert!(matches!(w, Within::Done(Ok(()))), "{w:?}");
+        // The parent's descriptors are untouched.
+        // SAFETY: as above.
+        assert_ne!(unsafe { libc::fcntl(o, libc::F_GETFD) }, -1);
     }
 }
