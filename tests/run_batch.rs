@@ -9,18 +9,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The zos-builder binary: this test package depends on the library only, so cargo
-/// builds the binary here (a no-op when it is up to date).
+/// builds the binary here (a no-op when it is up to date). In its own target dir: a
+/// single-package build resolves other features than `cargo test --workspace
+/// --features qemu`, and rebuilding the shared libraries under the running test suite
+/// broke its later doctests ("can't find crate for `zos_apk`").
 fn builder_bin() -> PathBuf {
     let ws = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.join("target"), |d| ws.join(d));
+    let own = target.join("run-batch");
     let st = Command::new(cargo)
-        .args(["build", "-p", "zos-builder", "--bin", "zos-builder"])
+        .args(["build", "-p", "zos-builder", "--bin", "zos-builder", "--target-dir"])
+        .arg(&own)
         .current_dir(ws)
         .status()
         .unwrap();
     assert!(st.success(), "cargo build -p zos-builder");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.join("target"), |d| ws.join(d));
-    target.join("debug/zos-builder")
+    own.join("debug/zos-builder")
 }
 
 #[test]
