@@ -54,8 +54,6 @@ const PENDING: &[(&str, &str)] = &[
     ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),
     ("modules/moved.rs", "module file read from the old or the new root"),
     ("run_overlap.rs", "canonicalize of the modules directory"),
-    // `[ -e /init-debug ]` follows symlinks, which the seam's lstat does not.
-    ("run.rs", "/init-debug presence (Path::exists)"),
     // Run by the kernel as a separate process (`/init -q -- name`): uname and the
     // requests file (append).
     (

@@ -100,6 +100,18 @@ impl Sys for LinuxSys {
         })
     }
 
+    fn exists(&self, path: &Path) -> Result<bool, SysError> {
+        match rustix::fs::stat(path) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
+            Err(e) => Err(SysError::new("stat", path, e)),
+        }
+    }
+
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
+        std::fs::canonicalize(path).map_err(|e| SysError::new("realpath", path, io_errno(&e)))
+    }
+
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
         let Some(full) = resolve_in(root, path)? else {
             return Ok(false);

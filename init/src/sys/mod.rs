@@ -163,6 +163,10 @@ pub trait Sys: Sync {
     fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError>;
     /// lstat(2).
     fn lstat(&self, path: &Path) -> Result<Stat, SysError>;
+    /// stat(2), following symlinks, as `[ -e path ]`: Ok(false) on ENOENT/ENOTDIR.
+    fn exists(&self, path: &Path) -> Result<bool, SysError>;
+    /// realpath(3): `path` absolute, with every symlink, `.` and `..` resolved.
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError>;
     /// faccessat(X_OK)-like, for a root not yet switched to: whether `path`, seen from
     /// inside `root`, is a regular file with an execute bit; symlinks are followed
     /// within `root` (an absolute link target is taken from `root`, as it will be after

@@ -43,6 +43,10 @@ pub struct RecordSys {
     pub pid: u32,
     pub stdio: bool,
     pub executables: Vec<PathBuf>,
+    /// What `exists` finds (besides the `tree`'s nodes).
+    pub present: Vec<PathBuf>,
+    /// What `realpath` resolves (path, target); any other path resolves to itself.
+    pub realpaths: Vec<(PathBuf, PathBuf)>,
     pub magic: u64,
     /// What `/proc/cmdline` reads as.
     pub cmdline: String,
@@ -80,6 +84,8 @@ impl Default for RecordSys {
             pid: 1,
             stdio: true,
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
+            present: Vec::new(),
+            realpaths: Vec::new(),
             cmdline: String::new(),
             dmesg: "<6>[    1.0] kernel says hi\n".into(),
             magic: 0x0102_1994,
@@ -190,6 +196,18 @@ impl Sys for RecordSys {
             return Ok(st);
         }
         Ok(default_lstat(path))
+    }
+    fn exists(&self, path: &Path) -> Result<bool, SysError> {
+        self.call(Call::Exists(path.into()))?;
+        Ok(self.present.iter().any(|p| p == path) || self.tree.borrow().nodes.contains_key(path))
+    }
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
+        self.call(Call::Realpath(path.into()))?;
+        Ok(self
+            .realpaths
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or_else(|| path.to_path_buf(), |(_, t)| t.clone()))
     }
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
         let full = root.join(path.strip_prefix("/").unwrap_or(path));

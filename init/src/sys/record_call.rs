@@ -29,6 +29,9 @@ pub enum Call {
         dir: bool,
     },
     Lstat(PathBuf),
+    /// `exists`: stat(2) following symlinks.
+    Exists(PathBuf),
+    Realpath(PathBuf),
     /// `executable_in`, with root and path joined.
     TestX(PathBuf),
     ListDir(PathBuf),
@@ -77,7 +80,8 @@ impl Call {
             Call::Write { .. } => "write",
             Call::Unlink { dir: true, .. } => "rmdir",
             Call::Unlink { dir: false, .. } => "unlink",
-            Call::Lstat(_) | Call::TestX(_) => "stat",
+            Call::Lstat(_) | Call::Exists(_) | Call::TestX(_) => "stat",
+            Call::Realpath(_) => "realpath",
             Call::ListDir(_) => "opendir",
             Call::Statfs(_) => "statfs",
             Call::Chdir(_) => "chdir",
@@ -108,6 +112,8 @@ impl Call {
             | Call::MknodConsole(p)
             | Call::Read(p)
             | Call::Lstat(p)
+            | Call::Exists(p)
+            | Call::Realpath(p)
             | Call::TestX(p)
             | Call::ListDir(p)
             | Call::Statfs(p)
@@ -154,6 +160,8 @@ impl fmt::Display for Call {
             Call::Write { path, len } => write!(f, "write {} ({len} bytes)", path.display()),
             Call::Unlink { path, dir } => write!(f, "{} {}", if *dir { "rmdir" } else { "rm" }, path.display()),
             Call::Lstat(p) => write!(f, "stat {}", p.display()),
+            Call::Exists(p) => write!(f, "test -e {}", p.display()),
+            Call::Realpath(p) => write!(f, "realpath {}", p.display()),
             Call::TestX(p) => write!(f, "test -x {}", p.display()),
             Call::ListDir(p) => write!(f, "ls {}", p.display()),
             Call::Statfs(p) => write!(f, "statfs {}", p.display()),
