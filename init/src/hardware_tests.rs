@@ -41,6 +41,8 @@ fn rec(cfg: &Config, more: &[&str]) -> RecordSys {
     executables.extend(more.iter().map(|m| root.join(m)));
     RecordSys {
         executables,
+        // DATA has a `..` in it: the loader's `from` is what realpath makes of it.
+        realpaths: vec![(PathBuf::from(DATA), std::fs::canonicalize(DATA).unwrap())],
         ..Default::default()
     }
 }

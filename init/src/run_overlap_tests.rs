@@ -57,6 +57,8 @@ fn recorder(s: &Scene, frees: &[&PathBuf]) -> RecordSys {
         executables: vec![PathBuf::from(&s.cfg.new_root).join("sbin/zinit")],
         copy_frees: frees.iter().map(|p| p.to_path_buf()).collect(),
         mount_points: vec![PathBuf::from(&s.cfg.new_root)],
+        // DATA has a `..` in it: the loader's `from` is what realpath makes of it.
+        realpaths: vec![(PathBuf::from(DATA), s.old.clone())],
         ..Default::default()
     }
 }

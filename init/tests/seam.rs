@@ -53,7 +53,6 @@ const PENDING: &[(&str, &str)] = &[
     // once copy-and-free freed a file): metadata, reads and the lookup cache file.
     ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),
     ("modules/moved.rs", "module file read from the old or the new root"),
-    ("run_overlap.rs", "canonicalize of the modules directory"),
     // Run by the kernel as a separate process (`/init -q -- name`): uname and the
     // requests file (append).
     (
