@@ -98,7 +98,7 @@ impl<'a> Runner<'a> {
         let root = initramfs_root(&self.cfg);
         let from = match &self.hw.modules_dir {
             Some(d) => d.clone(),
-            None => root.join("lib/modules").join(self.hw.release()),
+            None => root.join("lib/modules").join(self.hw.release(self.sys)),
         };
         // Absent (an image without modules): the index says so, once.
         let from = self.sys.realpath(&from).unwrap_or(from);
@@ -189,7 +189,7 @@ impl<'a> Runner<'a> {
                 },
             };
             self.report.modules.append(&mut done.report.modules);
-            done.hw.write_unmatched(&self.cfg);
+            done.hw.write_unmatched(self.sys, &self.cfg);
             spans.push(format!("{} {}", done.span.stage, log::ms(done.span.took)));
             self.add_stage(done.span);
         }

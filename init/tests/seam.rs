@@ -47,8 +47,6 @@ const PENDING: &[(&str, &str)] = &[
     ("coldplug/sysfs.rs", "netlink uevent socket + poll; sysfs modalias walk"),
     ("coldplug/rules/device.rs", "sysfs attribute reads and driver symlinks"),
     ("coldplug/rules/mod.rs", "reads the udev rules directories"),
-    // Being reworked by the parallel-coldplug change; uname and one write.
-    ("hardware.rs", "uname release; unmatched-modaliases write"),
     // The overlap's module lookup across the two trees (initramfs, then the new root
     // once copy-and-free freed a file): metadata, reads and the lookup cache file.
     ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),

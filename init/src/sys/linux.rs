@@ -73,6 +73,10 @@ impl Sys for LinuxSys {
         rustix::process::getpid().as_raw_nonzero().get() as u32
     }
 
+    fn uname_release(&self) -> String {
+        rustix::system::uname().release().to_string_lossy().into_owned()
+    }
+
     fn statfs(&self, path: &Path) -> Result<FsStat, SysError> {
         let st = rustix::fs::statfs(path).map_err(err("statfs", path))?;
         let vfs = rustix::fs::statvfs(path).map_err(err("statvfs", path))?;
@@ -145,6 +149,10 @@ impl Sys for LinuxSys {
     fn read_to_string(&self, path: &Path) -> Result<String, SysError> {
         let bytes = std::fs::read(path).map_err(|e| SysError::new("read", path, io_errno(&e)))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SysError> {
+        std::fs::read(path).map_err(|e| SysError::new("read", path, io_errno(&e)))
     }
 
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {

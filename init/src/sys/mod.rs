@@ -139,7 +139,7 @@ pub struct Spawn {
 pub type Warn<'a> = &'a mut dyn FnMut(&str);
 
 /// The syscalls of the boot. More than fifteen: a few are process-state queries the
-/// kernel answers without a path (`pid`, `stdio_open`), and the copy engine is still
+/// kernel answers without a path (`pid`, `uname_release`, `stdio_open`), and the copy engine is still
 /// three calls (`resolve_sources`, `measure`, `copy`; pending, see tests/seam.rs).
 /// `Sync`: coldplug and the module loader run on their own threads while the copy
 /// runs (run_overlap.rs), all through the one seam.
@@ -156,6 +156,8 @@ pub trait Sys: Sync {
     fn mknod_console(&self, path: &Path) -> Result<(), SysError>;
     /// open + read of a whole file.
     fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
+    /// open + read of a whole file, as bytes (the depmod index).
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SysError>;
     /// open(O_CREAT|O_TRUNC, 0644) + write of a whole file, creating its parent
     /// directories.
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
@@ -178,6 +180,8 @@ pub trait Sys: Sync {
     fn chdir(&self, path: &Path) -> Result<(), SysError>;
     fn chroot(&self, path: &Path) -> Result<(), SysError>;
     fn pid(&self) -> u32;
+    /// uname(2)'s release (`uname -r`); not recorded, as `pid`.
+    fn uname_release(&self) -> String;
     /// Whether fd 0..2 are open (the kernel leaves them closed without /dev/console).
     fn stdio_open(&self) -> bool;
     /// dup2 a fresh O_RDWR open of `console` onto fds 0, 1 and 2.

@@ -45,6 +45,11 @@ pub struct RecordSys {
     pub executables: Vec<PathBuf>,
     /// What `exists` finds (besides the `tree`'s nodes).
     pub present: Vec<PathBuf>,
+    /// Directories whose files `read` reads from the host (fixture trees on disk); a
+    /// read anywhere else fails with ENOENT.
+    pub host_dirs: Vec<PathBuf>,
+    /// What `uname_release` says.
+    pub release: String,
     /// What `realpath` resolves (path, target); any other path resolves to itself.
     pub realpaths: Vec<(PathBuf, PathBuf)>,
     pub magic: u64,
@@ -86,6 +91,8 @@ impl Default for RecordSys {
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
             present: Vec::new(),
             realpaths: Vec::new(),
+            host_dirs: Vec::new(),
+            release: "6.1.0-test".into(),
             cmdline: String::new(),
             dmesg: "<6>[    1.0] kernel says hi\n".into(),
             magic: 0x0102_1994,
@@ -163,6 +170,13 @@ impl Sys for RecordSys {
             String::new()
         })
     }
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SysError> {
+        self.call(Call::Read(path.into()))?;
+        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
+            return Err(SysError::new("read", path, Errno::NOENT));
+        }
+        std::fs::read(path).map_err(|e| SysError::new("read", path, super::linux::io_errno(&e)))
+    }
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
         self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
         self.call(Call::Write {
@@ -237,6 +251,9 @@ impl Sys for RecordSys {
     }
     fn pid(&self) -> u32 {
         self.pid
+    }
+    fn uname_release(&self) -> String {
+        self.release.clone()
     }
     fn stdio_open(&self) -> bool {
         self.stdio
