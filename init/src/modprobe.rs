@@ -161,7 +161,7 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
     let moves_to = (root == Path::new("/"))
         .then(|| PathBuf::from(Config::default().new_root).join(dir.strip_prefix("/").unwrap_or(&dir)));
     let to = moves_to.clone().unwrap_or_else(|| dir.clone());
-    let idx = match ModIndex::load_with(&dir, &mut |p| crate::modules::moved::read_either(p, &dir, &to)) {
+    let idx = match ModIndex::load_with(&dir, &mut |p| crate::modules::moved::read_either(sys, p, &dir, &to)) {
         Ok(i) => i,
         Err(e) => return fail(e.to_string()),
     };

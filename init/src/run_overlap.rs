@@ -44,10 +44,10 @@ pub(super) struct Inputs {
 }
 
 impl Inputs {
-    fn index(&self) -> Option<Arc<ModIndex>> {
+    fn index(&self, sys: &dyn Sys) -> Option<Arc<ModIndex>> {
         self.index
             .get_or_init(|| {
-                let idx = tree::load_index(&self.from, &mut |p| read_either(p, &self.from, &self.to))?;
+                let idx = tree::load_index(&self.from, &mut |p| read_either(sys, p, &self.from, &self.to))?;
                 // The kernel's requests meanwhile answer misses from it (modprobe.rs).
                 crate::modprobe::publish_lookup(&idx, &self.from, &self.to);
                 Some(Arc::new(idx))
@@ -234,12 +234,12 @@ fn work(sys: &dyn Sys, cfg: &Config, task: &Task, mut hw: Hardware, inputs: &Inp
     match task {
         Task::Coldplug { mode, timeout } => {
             if *mode != ColdplugMode::Off {
-                hw.set_index(inputs.index());
+                hw.set_index(inputs.index(sys));
             }
             hw.coldplug(sys, cfg, *mode, *timeout, &mut report);
         }
         Task::LoadModules(reqs) => {
-            hw.set_index(inputs.index());
+            hw.set_index(inputs.index(sys));
             hw.load(sys, cfg, reqs, &mut report);
         }
     }

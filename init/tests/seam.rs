@@ -50,7 +50,6 @@ const PENDING: &[(&str, &str)] = &[
     // The overlap's module lookup across the two trees (initramfs, then the new root
     // once copy-and-free freed a file): metadata, reads and the lookup cache file.
     ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),
-    ("modules/moved.rs", "module file read from the old or the new root"),
     // Run by the kernel as a separate process (`/init -q -- name`): uname and the
     // requests file (append).
     (
