@@ -49,7 +49,7 @@ impl Inputs {
             .get_or_init(|| {
                 let idx = tree::load_index(&self.from, &mut |p| read_either(sys, p, &self.from, &self.to))?;
                 // The kernel's requests meanwhile answer misses from it (modprobe.rs).
-                crate::modprobe::publish_lookup(&idx, &self.from, &self.to);
+                crate::modprobe::publish_lookup(sys, &idx, &self.from, &self.to);
                 Some(Arc::new(idx))
             })
             .clone()

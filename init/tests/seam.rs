@@ -47,9 +47,6 @@ const PENDING: &[(&str, &str)] = &[
     ("coldplug/sysfs.rs", "netlink uevent socket + poll; sysfs modalias walk"),
     ("coldplug/rules/device.rs", "sysfs attribute reads and driver symlinks"),
     ("coldplug/rules/mod.rs", "reads the udev rules directories"),
-    // The overlap's module lookup across the two trees (initramfs, then the new root
-    // once copy-and-free freed a file): metadata, reads and the lookup cache file.
-    ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),
     // Run by the kernel as a separate process (`/init -q -- name`): uname and the
     // requests file (append).
     (

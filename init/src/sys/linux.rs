@@ -8,7 +8,7 @@ use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
-use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Warn};
+use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Version, Warn};
 use crate::copy::{self, CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -110,6 +110,24 @@ impl Sys for LinuxSys {
             Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
             Err(e) => Err(SysError::new("stat", path, e)),
         }
+    }
+
+    fn version(&self, path: &Path) -> Result<Version, SysError> {
+        let st = rustix::fs::stat(path).map_err(err("stat", path))?;
+        Ok(Version {
+            size: st.st_size as u64,
+            mtime: st.st_mtime as i64,
+            mtime_nsec: st.st_mtime_nsec as i64,
+        })
+    }
+
+    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, data).map_err(|e| SysError::new("write", &tmp, io_errno(&e)))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            SysError::new("rename", path, io_errno(&e))
+        })
     }
 
     fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {

@@ -83,6 +83,14 @@ pub struct Stat {
     pub bytes: u64,
 }
 
+/// [`Sys::version`]: what tells one version of a file from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Dir,
@@ -167,6 +175,13 @@ pub trait Sys: Sync {
     fn lstat(&self, path: &Path) -> Result<Stat, SysError>;
     /// stat(2), following symlinks, as `[ -e path ]`: Ok(false) on ENOENT/ENOTDIR.
     fn exists(&self, path: &Path) -> Result<bool, SysError>;
+    /// stat(2), following symlinks: the size and mtime that tell one version of a
+    /// file from another (the module lookup's stamp).
+    fn version(&self, path: &Path) -> Result<Version, SysError>;
+    /// Write `data` to a temporary file beside `path` (named after the pid) and
+    /// rename(2) it over `path`, so a reader sees the old file or the new one, whole;
+    /// the temporary is removed if the rename fails. The parent must exist.
+    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
     /// realpath(3): `path` absolute, with every symlink, `.` and `..` resolved.
     fn realpath(&self, path: &Path) -> Result<PathBuf, SysError>;
     /// faccessat(X_OK)-like, for a root not yet switched to: whether `path`, seen from

@@ -11,7 +11,7 @@ use rustix::io::Errno;
 pub use super::record_call::Call;
 use super::record_fs::{default_lstat, Tree};
 use super::record_kmod::RecordKmod;
-use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Warn};
+use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Version, Warn};
 use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -45,8 +45,8 @@ pub struct RecordSys {
     pub executables: Vec<PathBuf>,
     /// What `exists` finds (besides the `tree`'s nodes).
     pub present: Vec<PathBuf>,
-    /// Directories whose files `read` reads from the host (fixture trees on disk); a
-    /// read anywhere else fails with ENOENT.
+    /// Directories whose files `read` and `version` see on the host (fixture trees on
+    /// disk); anywhere else they fail with ENOENT.
     pub host_dirs: Vec<PathBuf>,
     /// What `uname_release` says.
     pub release: String,
@@ -214,6 +214,26 @@ impl Sys for RecordSys {
     fn exists(&self, path: &Path) -> Result<bool, SysError> {
         self.call(Call::Exists(path.into()))?;
         Ok(self.present.iter().any(|p| p == path) || self.tree.borrow().nodes.contains_key(path))
+    }
+    fn version(&self, path: &Path) -> Result<Version, SysError> {
+        use std::os::unix::fs::MetadataExt;
+        self.call(Call::Version(path.into()))?;
+        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
+            return Err(SysError::new("stat", path, Errno::NOENT));
+        }
+        let m = std::fs::metadata(path).map_err(|e| SysError::new("stat", path, super::linux::io_errno(&e)))?;
+        Ok(Version {
+            size: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        })
+    }
+    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
+        self.call(Call::Replace {
+            path: path.into(),
+            len: data.len(),
+        })
     }
     fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
         self.call(Call::Realpath(path.into()))?;
