@@ -41,7 +41,6 @@ const PENDING: &[(&str, &str)] = &[
     // with the copy engine.
     ("debug/overlay.rs", "debug copy engine: lstat/readlink/open/fstat/mknod"),
     ("debug/label.rs", "reads /sys/class/block and block-device sectors"),
-    ("debug/inject.rs", "lists /sys/class/block"),
     // The coldplug reads sysfs (thousands of small files) and a netlink uevent
     // socket; it needs read_link and a socket/poll pair on the seam.
     ("coldplug/sysfs.rs", "netlink uevent socket + poll; sysfs modalias walk"),
