@@ -73,25 +73,28 @@ fn root_of(cfg: &Config) -> PathBuf {
 }
 
 impl Hardware {
-    fn dir(&self, cfg: &Config) -> PathBuf {
+    fn dir(&self, sys: &dyn Sys, cfg: &Config) -> PathBuf {
         if let Some(d) = &self.modules_dir {
             return d.clone();
         }
-        root_of(cfg).join("lib/modules").join(self.release())
+        root_of(cfg).join("lib/modules").join(self.release(sys))
     }
 
     /// `uname -r`, or the release a test gave.
-    pub fn release(&self) -> String {
-        self.release
-            .clone()
-            .unwrap_or_else(|| rustix::system::uname().release().to_string_lossy().into_owned())
+    pub fn release(&self, sys: &dyn Sys) -> String {
+        self.release.clone().unwrap_or_else(|| sys.uname_release())
     }
 
     /// The index, read once. None (logged once) when the image has no modules.
-    fn index(&mut self, cfg: &Config) -> Option<Arc<ModIndex>> {
+    fn index(&mut self, sys: &dyn Sys, cfg: &Config) -> Option<Arc<ModIndex>> {
         if self.index.is_none() {
-            let dir = self.dir(cfg);
-            self.index = Some(crate::modules::tree::load_index(&dir, &mut |p| std::fs::read(p)).map(Arc::new));
+            let dir = self.dir(sys, cfg);
+            // The errno as an io::Error: load_index tells "no modules" by NotFound.
+            let mut read = |p: &Path| {
+                sys.read(p)
+                    .map_err(|e| std::io::Error::from_raw_os_error(e.errno.raw_os_error()))
+            };
+            self.index = Some(crate::modules::tree::load_index(&dir, &mut read).map(Arc::new));
         }
         self.index.clone().flatten()
     }
@@ -121,7 +124,7 @@ impl Hardware {
 
     /// Plan and load `requests`; every outcome is logged and reported.
     pub fn load(&mut self, sys: &dyn Sys, cfg: &Config, requests: &[Request], report: &mut BootReport) -> Vec<Outcome> {
-        let Some(idx) = self.index(cfg) else {
+        let Some(idx) = self.index(sys, cfg) else {
             return Vec::new();
         };
         let conf = self.conf(cfg);
@@ -227,7 +230,7 @@ impl Hardware {
     }
 
     fn native(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
-        let Some(idx) = self.index(cfg) else {
+        let Some(idx) = self.index(sys, cfg) else {
             return;
         };
         let conf = self.conf(cfg);
@@ -301,14 +304,14 @@ impl Hardware {
         if self.defer_unmatched {
             self.unmatched = Some(sum.unmatched);
         } else {
-            write_unmatched(&root_of(cfg), &sum.unmatched);
+            write_unmatched(sys, &root_of(cfg), &sum.unmatched);
         }
     }
 
     /// Write the list [`Hardware::defer_unmatched`] kept (the new root is complete).
-    pub fn write_unmatched(&mut self, cfg: &Config) {
+    pub fn write_unmatched(&mut self, sys: &dyn Sys, cfg: &Config) {
         if let Some(list) = self.unmatched.take() {
-            write_unmatched(&root_of(cfg), &list);
+            write_unmatched(sys, &root_of(cfg), &list);
         }
     }
 
@@ -401,18 +404,15 @@ fn proc_modules(sys: &dyn Sys) -> HashSet<String> {
 }
 
 /// One modalias a line, for a later service that fetches remote-tier modules.
-fn write_unmatched(root: &Path, unmatched: &[String]) {
+fn write_unmatched(sys: &dyn Sys, root: &Path, unmatched: &[String]) {
     let path = root.join(UNMATCHED);
     let mut text = unmatched.join("\n");
     if !text.is_empty() {
         text.push('\n');
     }
-    let r = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| std::fs::write(&path, text));
-    if let Err(e) = r {
-        log::stage(Level::Warn, Stage::Hardware, &format!("write {}: {e}", path.display()));
+    // write_file creates the parent directories.
+    if let Err(e) = sys.write_file(&path, text.as_bytes()) {
+        log::stage(Level::Warn, Stage::Hardware, &e.to_string());
     }
 }
 

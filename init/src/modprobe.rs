@@ -150,7 +150,7 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
     let Some((dir, root)) = tree(&release) else {
         return fail(format!("no lib/modules/{release}/modules.dep in / or the new root"));
     };
-    let stamp = lookup::stamp(&dir, None);
+    let stamp = lookup::stamp(sys, &dir, None);
     let known = std::fs::read_to_string(LOOKUP).ok();
     let quick = known.as_deref().and_then(|t| lookup::may_resolve(t, &stamp, name));
     if quick == Some(false) {
@@ -161,13 +161,13 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
     let moves_to = (root == Path::new("/"))
         .then(|| PathBuf::from(Config::default().new_root).join(dir.strip_prefix("/").unwrap_or(&dir)));
     let to = moves_to.clone().unwrap_or_else(|| dir.clone());
-    let idx = match ModIndex::load_with(&dir, &mut |p| crate::modules::moved::read_either(p, &dir, &to)) {
+    let idx = match ModIndex::load_with(&dir, &mut |p| crate::modules::moved::read_either(sys, p, &dir, &to)) {
         Ok(i) => i,
         Err(e) => return fail(e.to_string()),
     };
     if quick.is_none() {
         // The first request (or the first after the index changed) makes the lookup.
-        let _ = lookup::publish(Path::new(LOOKUP), &lookup::build(&idx, &stamp));
+        let _ = lookup::publish(sys, Path::new(LOOKUP), &lookup::build(&idx, &stamp));
     }
     let conf = ModprobeConf::load(&[&root.join("etc/modprobe.d"), &root.join("lib/modprobe.d")]);
     let mods = match idx.resolve(name) {
@@ -202,15 +202,13 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
 /// PID 1 parsed `idx` (of the tree at `dir`): publish its lookup for the requests to
 /// come, when they come to us ([`install`]). A failure only costs speed.
 /// The tree's files are stamped where they are (`dir`, or `moved_to` once freed).
-pub fn publish_lookup(idx: &ModIndex, dir: &Path, moved_to: &Path) {
+pub fn publish_lookup(sys: &dyn Sys, idx: &ModIndex, dir: &Path, moved_to: &Path) {
     if !ANSWERING.load(Ordering::Relaxed) {
         return;
     }
-    let stamp = lookup::stamp(dir, Some(moved_to));
-    if let Err(e) = lookup::publish(Path::new(LOOKUP), &lookup::build(idx, &stamp)) {
-        log::debug(&format!(
-            "modules: write {LOOKUP}: {e}; kernel requests parse the index each"
-        ));
+    let stamp = lookup::stamp(sys, dir, Some(moved_to));
+    if let Err(e) = lookup::publish(sys, Path::new(LOOKUP), &lookup::build(idx, &stamp)) {
+        log::debug(&format!("modules: {e}; kernel requests parse the index each"));
     }
 }
 

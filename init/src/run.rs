@@ -65,8 +65,9 @@ impl<'a> Runner<'a> {
             },
             debug_flags: debug::DebugFlags::default(),
             bound: false,
-            // Its presence is the old switch, whatever its mode (symlinks followed, as `[ -e ]`).
-            init_debug_present: Path::new(debug::INIT_DEBUG).exists(),
+            // Its presence is the old switch, whatever its mode (symlinks followed, as
+            // `[ -e ]`; an error reads as absent, as `[ -e ]` does).
+            init_debug_present: sys.exists(Path::new(debug::INIT_DEBUG)).unwrap_or(false),
         }
     }
 

@@ -44,12 +44,12 @@ pub(super) struct Inputs {
 }
 
 impl Inputs {
-    fn index(&self) -> Option<Arc<ModIndex>> {
+    fn index(&self, sys: &dyn Sys) -> Option<Arc<ModIndex>> {
         self.index
             .get_or_init(|| {
-                let idx = tree::load_index(&self.from, &mut |p| read_either(p, &self.from, &self.to))?;
+                let idx = tree::load_index(&self.from, &mut |p| read_either(sys, p, &self.from, &self.to))?;
                 // The kernel's requests meanwhile answer misses from it (modprobe.rs).
-                crate::modprobe::publish_lookup(&idx, &self.from, &self.to);
+                crate::modprobe::publish_lookup(sys, &idx, &self.from, &self.to);
                 Some(Arc::new(idx))
             })
             .clone()
@@ -98,10 +98,10 @@ impl<'a> Runner<'a> {
         let root = initramfs_root(&self.cfg);
         let from = match &self.hw.modules_dir {
             Some(d) => d.clone(),
-            None => root.join("lib/modules").join(self.hw.release()),
+            None => root.join("lib/modules").join(self.hw.release(self.sys)),
         };
         // Absent (an image without modules): the index says so, once.
-        let from = std::fs::canonicalize(&from).unwrap_or(from);
+        let from = self.sys.realpath(&from).unwrap_or(from);
         let to = Path::new(&self.cfg.new_root).join(from.strip_prefix("/").unwrap_or(&from));
         Inputs {
             from,
@@ -189,7 +189,7 @@ impl<'a> Runner<'a> {
                 },
             };
             self.report.modules.append(&mut done.report.modules);
-            done.hw.write_unmatched(&self.cfg);
+            done.hw.write_unmatched(self.sys, &self.cfg);
             spans.push(format!("{} {}", done.span.stage, log::ms(done.span.took)));
             self.add_stage(done.span);
         }
@@ -234,12 +234,12 @@ fn work(sys: &dyn Sys, cfg: &Config, task: &Task, mut hw: Hardware, inputs: &Inp
     match task {
         Task::Coldplug { mode, timeout } => {
             if *mode != ColdplugMode::Off {
-                hw.set_index(inputs.index());
+                hw.set_index(inputs.index(sys));
             }
             hw.coldplug(sys, cfg, *mode, *timeout, &mut report);
         }
         Task::LoadModules(reqs) => {
-            hw.set_index(inputs.index());
+            hw.set_index(inputs.index(sys));
             hw.load(sys, cfg, reqs, &mut report);
         }
     }

@@ -41,21 +41,11 @@ const PENDING: &[(&str, &str)] = &[
     // with the copy engine.
     ("debug/overlay.rs", "debug copy engine: lstat/readlink/open/fstat/mknod"),
     ("debug/label.rs", "reads /sys/class/block and block-device sectors"),
-    ("debug/inject.rs", "lists /sys/class/block"),
     // The coldplug reads sysfs (thousands of small files) and a netlink uevent
     // socket; it needs read_link and a socket/poll pair on the seam.
     ("coldplug/sysfs.rs", "netlink uevent socket + poll; sysfs modalias walk"),
     ("coldplug/rules/device.rs", "sysfs attribute reads and driver symlinks"),
     ("coldplug/rules/mod.rs", "reads the udev rules directories"),
-    // Being reworked by the parallel-coldplug change; uname and one write.
-    ("hardware.rs", "uname release; unmatched-modaliases write"),
-    // The overlap's module lookup across the two trees (initramfs, then the new root
-    // once copy-and-free freed a file): metadata, reads and the lookup cache file.
-    ("modules/lookup.rs", "module lookup across trees: metadata, cache write"),
-    ("modules/moved.rs", "module file read from the old or the new root"),
-    ("run_overlap.rs", "canonicalize of the modules directory"),
-    // `[ -e /init-debug ]` follows symlinks, which the seam's lstat does not.
-    ("run.rs", "/init-debug presence (Path::exists)"),
     // Run by the kernel as a separate process (`/init -q -- name`): uname and the
     // requests file (append).
     (

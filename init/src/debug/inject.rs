@@ -26,7 +26,7 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
         Stage::Debug,
         &format!("injection on ({}), source {}", plan.why, plan.source),
     );
-    let Some(device) = find_device(&plan.source, plan.wait) else {
+    let Some(device) = find_device(sys, &plan.source, plan.wait) else {
         log::stage(
             Level::Info,
             Stage::Debug,
@@ -56,7 +56,8 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
         return;
     }
     let top = Path::new(DEBUG_MOUNT);
-    if top.join(MARKER).exists() {
+    // As `[ -e ]`: an error reads as absent.
+    if sys.exists(&top.join(MARKER)).unwrap_or(false) {
         match overlay::copy_over(top, Path::new(new_root)) {
             Ok(s) => {
                 for r in &s.refused {
@@ -98,13 +99,14 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
 
 /// The device node, waiting up to `wait` for it when the machine has block devices at
 /// all (disks are scanned asynchronously after their driver loads); none: no wait.
-fn find_device(source: &Source, wait: Duration) -> Option<PathBuf> {
+fn find_device(sys: &dyn Sys, source: &Source, wait: Duration) -> Option<PathBuf> {
     let look = || match source {
-        Source::Device(d) => Some(PathBuf::from(d)).filter(|p| p.exists()),
+        Source::Device(d) => Some(PathBuf::from(d)).filter(|p| sys.exists(p).unwrap_or(false)),
         Source::Label(l) => label::find(l, Path::new("/sys/class/block"), Path::new("/dev")),
     };
-    let has_disks = std::fs::read_dir("/sys/class/block")
-        .map(|mut d| d.next().is_some())
+    let has_disks = sys
+        .list_dir(Path::new("/sys/class/block"))
+        .map(|d| !d.is_empty())
         .unwrap_or(false);
     let deadline = Instant::now() + if has_disks { wait } else { Duration::ZERO };
     loop {
@@ -115,5 +117,63 @@ fn find_device(source: &Source, wait: Duration) -> Option<PathBuf> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::record::RecordSys;
+
+    fn plan(wait: Duration) -> DebugPlan {
+        DebugPlan {
+            enabled: true,
+            why: "test",
+            source: Source::Device("/dev/vdb".into()),
+            wait,
+        }
+    }
+
+    /// The disk is there, vfat is a module, the marker is missing: the FAT modules
+    /// load, the mount is retried, nothing is copied, the disk is unmounted.
+    #[test]
+    fn a_disk_without_the_marker_is_mounted_and_left() {
+        let sys = RecordSys {
+            present: vec![PathBuf::from("/dev/vdb")],
+            ..Default::default()
+        };
+        sys.fail_on("mount", DEBUG_MOUNT, Errno::NODEV);
+        let mut loaded = Vec::new();
+        inject(&sys, &plan(Duration::ZERO), "/mnt/root", &mut |m| {
+            loaded.extend(m.iter().map(|s| s.to_string()))
+        });
+        assert_eq!(loaded, FAT_MODULES);
+        let calls = sys.calls();
+        assert_eq!(calls[0], "ls /sys/class/block");
+        assert_eq!(calls[1], "test -e /dev/vdb");
+        assert!(
+            calls[2].starts_with("mount -t vfat") && calls[2].ends_with("/dev/vdb /mnt/zos-debug"),
+            "{calls:?}"
+        );
+        assert_eq!(calls[3], calls[2], "the mount is retried once the modules are in");
+        assert_eq!(
+            calls[4..],
+            ["test -e /mnt/zos-debug/.zero-os-debug", "umount /mnt/zos-debug"]
+        );
+    }
+
+    /// No such disk, no block devices at all: no wait, no mount.
+    #[test]
+    fn no_disk_and_no_block_devices_is_nothing_to_do() {
+        let sys = RecordSys {
+            listing: Vec::new(),
+            ..Default::default()
+        };
+        let start = Instant::now();
+        inject(&sys, &plan(Duration::from_secs(5)), "/mnt/root", &mut |_| {
+            panic!("no modules")
+        });
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(sys.calls(), ["ls /sys/class/block", "test -e /dev/vdb"]);
     }
 }

@@ -13,13 +13,14 @@
 //! never answers for an index it was not made from.
 
 use std::collections::BTreeSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use zos_common::modules::glob::{bus, fnmatch, has_glob};
 
 use super::index::ModIndex;
 use super::normalize;
+use crate::error::SysError;
+use crate::sys::Sys;
 
 const MAGIC: &str = "zos-modlookup 1 ";
 
@@ -33,18 +34,18 @@ const FILES: [&str; 4] = [
 
 /// Size and mtime of the index files of `dir` (`-` for one that is missing); a file
 /// gone from `dir` is taken from `moved_to` (copy-and-free, modules/moved.rs).
-pub fn stamp(dir: &Path, moved_to: Option<&Path>) -> String {
+pub fn stamp(sys: &dyn Sys, dir: &Path, moved_to: Option<&Path>) -> String {
     FILES
         .iter()
         .map(|f| {
-            let meta = std::fs::metadata(dir.join(f));
+            let meta = sys.version(&dir.join(f));
             match moved_to {
-                Some(to) if meta.is_err() => std::fs::metadata(to.join(f)),
+                Some(to) if meta.is_err() => sys.version(&to.join(f)),
                 _ => meta,
             }
         })
         .map(|m| match m {
-            Ok(m) => format!("{}.{}.{}", m.len(), m.mtime(), m.mtime_nsec()),
+            Ok(v) => format!("{}.{}.{}", v.size, v.mtime, v.mtime_nsec),
             Err(_) => "-".into(),
         })
         .collect::<Vec<_>>()
@@ -102,12 +103,8 @@ pub fn may_resolve(text: &str, stamp: &str, name: &str) -> Option<bool> {
 
 /// Write the lookup at `path` whole or not at all (a temporary file renamed over
 /// it), so a request running meanwhile never reads half of one.
-pub fn publish(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+pub fn publish(sys: &dyn Sys, path: &Path, text: &str) -> Result<(), SysError> {
+    sys.replace_file(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::modules::index::Resolved;
+// Real files in a temporary directory: the stamp and the rename are the kernel's.
+use crate::sys::linux::LinuxSys;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../common/src/modules/testdata");
 
@@ -51,20 +53,20 @@ fn a_lookup_for_another_index_or_cut_short_says_nothing() {
     for f in FILES {
         let _ = std::fs::copy(Path::new(DATA).join(f), t.path().join(f));
     }
-    let before = stamp(t.path(), None);
+    let before = stamp(&LinuxSys, t.path(), None);
     // Freed from the initramfs: stamped from the new root's copy, the same files.
     let gone = tempfile::tempdir().unwrap();
-    assert_eq!(stamp(&gone.path().join("x"), Some(t.path())), before);
+    assert_eq!(stamp(&LinuxSys, &gone.path().join("x"), Some(t.path())), before);
     std::fs::write(t.path().join("modules.alias"), "alias fs-new new\n").unwrap();
-    assert_ne!(stamp(t.path(), None), before);
+    assert_ne!(stamp(&LinuxSys, t.path(), None), before);
 }
 
 #[test]
 fn publish_replaces_whole_files_only() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("lookup");
-    publish(&p, "one\n").unwrap();
-    publish(&p, "two\n").unwrap();
+    publish(&LinuxSys, &p, "one\n").unwrap();
+    publish(&LinuxSys, &p, "two\n").unwrap();
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "two\n");
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1, "no temporary left");
 }
@@ -104,9 +106,9 @@ fn a_miss_is_answered_without_parsing_the_index() {
     big_index(t.path());
     let idx = ModIndex::load(t.path()).unwrap();
     assert!(idx.aliases.len() > 20_000);
-    let s = stamp(t.path(), None);
+    let s = stamp(&LinuxSys, t.path(), None);
     let file = t.path().join("lookup");
-    publish(&file, &build(&idx, &s)).unwrap();
+    publish(&LinuxSys, &file, &build(&idx, &s)).unwrap();
     let name = "crypto-crc64-rocksoft-all";
     let full = fastest(|| {
         let idx = ModIndex::load(t.path()).unwrap();
@@ -114,7 +116,7 @@ fn a_miss_is_answered_without_parsing_the_index() {
     });
     let quick = fastest(|| {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(may_resolve(&text, &stamp(t.path(), None), name), Some(false));
+        assert_eq!(may_resolve(&text, &stamp(&LinuxSys, t.path(), None), name), Some(false));
     });
     println!("BENCH miss: index parse {full:?}, lookup {quick:?}");
     assert!(quick * 4 < full, "lookup {quick:?} vs parse {full:?}");

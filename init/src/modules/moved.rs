@@ -12,10 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rustix::io::Errno;
-
 use crate::error::SysError;
-use crate::sys::{Kmod, Within};
+use crate::sys::{Errno, Kmod, Sys, Within};
 
 /// A [`Kmod`] whose files under `from` may have moved to `to`.
 pub struct Moved<'a> {
@@ -93,10 +91,16 @@ impl Kmod for Moved<'_> {
 
 /// Read an index file of `from` (`modules.dep`...), or its copy in `to` once freed:
 /// the same rule as [`Moved`], for the depmod files read while the copy runs.
-pub fn read_either(path: &Path, from: &Path, to: &Path) -> std::io::Result<Vec<u8>> {
-    match std::fs::read(path) {
+/// The errno comes back as an io::Error: the index loader tells "no modules" by
+/// NotFound.
+pub fn read_either(sys: &dyn Sys, path: &Path, from: &Path, to: &Path) -> std::io::Result<Vec<u8>> {
+    let read = |p: &Path| {
+        sys.read(p)
+            .map_err(|e| std::io::Error::from_raw_os_error(e.errno.raw_os_error()))
+    };
+    match read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match path.strip_prefix(from) {
-            Ok(rel) => std::fs::read(to.join(rel)),
+            Ok(rel) => read(&to.join(rel)),
             Err(_) => Err(e),
         },
         r => r,
@@ -147,9 +151,19 @@ mod tests {
         std::fs::write(from.join("modules.dep"), "old").unwrap();
         std::fs::write(to.join("modules.dep"), "partial").unwrap();
         std::fs::write(to.join("modules.alias"), "new").unwrap();
-        assert_eq!(read_either(&from.join("modules.dep"), &from, &to).unwrap(), b"old");
-        assert_eq!(read_either(&from.join("modules.alias"), &from, &to).unwrap(), b"new");
-        let e = read_either(&from.join("modules.softdep"), &from, &to).unwrap_err();
+        let sys = crate::sys::record::RecordSys {
+            host_dirs: vec![t.path().to_path_buf()],
+            ..Default::default()
+        };
+        assert_eq!(
+            read_either(&sys, &from.join("modules.dep"), &from, &to).unwrap(),
+            b"old"
+        );
+        assert_eq!(
+            read_either(&sys, &from.join("modules.alias"), &from, &to).unwrap(),
+            b"new"
+        );
+        let e = read_either(&sys, &from.join("modules.softdep"), &from, &to).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     }
 }

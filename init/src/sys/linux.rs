@@ -8,7 +8,7 @@ use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
-use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Warn};
+use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Version, Warn};
 use crate::copy::{self, CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -73,6 +73,10 @@ impl Sys for LinuxSys {
         rustix::process::getpid().as_raw_nonzero().get() as u32
     }
 
+    fn uname_release(&self) -> String {
+        rustix::system::uname().release().to_string_lossy().into_owned()
+    }
+
     fn statfs(&self, path: &Path) -> Result<FsStat, SysError> {
         let st = rustix::fs::statfs(path).map_err(err("statfs", path))?;
         let vfs = rustix::fs::statvfs(path).map_err(err("statvfs", path))?;
@@ -98,6 +102,36 @@ impl Sys for LinuxSys {
             dev: st.st_dev,
             bytes: st.st_blocks as u64 * 512,
         })
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, SysError> {
+        match rustix::fs::stat(path) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
+            Err(e) => Err(SysError::new("stat", path, e)),
+        }
+    }
+
+    fn version(&self, path: &Path) -> Result<Version, SysError> {
+        let st = rustix::fs::stat(path).map_err(err("stat", path))?;
+        Ok(Version {
+            size: st.st_size as u64,
+            mtime: st.st_mtime as i64,
+            mtime_nsec: st.st_mtime_nsec as i64,
+        })
+    }
+
+    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, data).map_err(|e| SysError::new("write", &tmp, io_errno(&e)))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            SysError::new("rename", path, io_errno(&e))
+        })
+    }
+
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
+        std::fs::canonicalize(path).map_err(|e| SysError::new("realpath", path, io_errno(&e)))
     }
 
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
@@ -133,6 +167,10 @@ impl Sys for LinuxSys {
     fn read_to_string(&self, path: &Path) -> Result<String, SysError> {
         let bytes = std::fs::read(path).map_err(|e| SysError::new("read", path, io_errno(&e)))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SysError> {
+        std::fs::read(path).map_err(|e| SysError::new("read", path, io_errno(&e)))
     }
 
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {

@@ -83,6 +83,14 @@ pub struct Stat {
     pub bytes: u64,
 }
 
+/// [`Sys::version`]: what tells one version of a file from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Dir,
@@ -139,7 +147,7 @@ pub struct Spawn {
 pub type Warn<'a> = &'a mut dyn FnMut(&str);
 
 /// The syscalls of the boot. More than fifteen: a few are process-state queries the
-/// kernel answers without a path (`pid`, `stdio_open`), and the copy engine is still
+/// kernel answers without a path (`pid`, `uname_release`, `stdio_open`), and the copy engine is still
 /// three calls (`resolve_sources`, `measure`, `copy`; pending, see tests/seam.rs).
 /// `Sync`: coldplug and the module loader run on their own threads while the copy
 /// runs (run_overlap.rs), all through the one seam.
@@ -156,6 +164,8 @@ pub trait Sys: Sync {
     fn mknod_console(&self, path: &Path) -> Result<(), SysError>;
     /// open + read of a whole file.
     fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
+    /// open + read of a whole file, as bytes (the depmod index).
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SysError>;
     /// open(O_CREAT|O_TRUNC, 0644) + write of a whole file, creating its parent
     /// directories.
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
@@ -163,6 +173,17 @@ pub trait Sys: Sync {
     fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError>;
     /// lstat(2).
     fn lstat(&self, path: &Path) -> Result<Stat, SysError>;
+    /// stat(2), following symlinks, as `[ -e path ]`: Ok(false) on ENOENT/ENOTDIR.
+    fn exists(&self, path: &Path) -> Result<bool, SysError>;
+    /// stat(2), following symlinks: the size and mtime that tell one version of a
+    /// file from another (the module lookup's stamp).
+    fn version(&self, path: &Path) -> Result<Version, SysError>;
+    /// Write `data` to a temporary file beside `path` (named after the pid) and
+    /// rename(2) it over `path`, so a reader sees the old file or the new one, whole;
+    /// the temporary is removed if the rename fails. The parent must exist.
+    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// realpath(3): `path` absolute, with every symlink, `.` and `..` resolved.
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError>;
     /// faccessat(X_OK)-like, for a root not yet switched to: whether `path`, seen from
     /// inside `root`, is a regular file with an execute bit; symlinks are followed
     /// within `root` (an absolute link target is taken from `root`, as it will be after
@@ -174,6 +195,8 @@ pub trait Sys: Sync {
     fn chdir(&self, path: &Path) -> Result<(), SysError>;
     fn chroot(&self, path: &Path) -> Result<(), SysError>;
     fn pid(&self) -> u32;
+    /// uname(2)'s release (`uname -r`); not recorded, as `pid`.
+    fn uname_release(&self) -> String;
     /// Whether fd 0..2 are open (the kernel leaves them closed without /dev/console).
     fn stdio_open(&self) -> bool;
     /// dup2 a fresh O_RDWR open of `console` onto fds 0, 1 and 2.

@@ -11,7 +11,7 @@ use rustix::io::Errno;
 pub use super::record_call::Call;
 use super::record_fs::{default_lstat, Tree};
 use super::record_kmod::RecordKmod;
-use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Warn};
+use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Version, Warn};
 use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -43,6 +43,15 @@ pub struct RecordSys {
     pub pid: u32,
     pub stdio: bool,
     pub executables: Vec<PathBuf>,
+    /// What `exists` finds (besides the `tree`'s nodes).
+    pub present: Vec<PathBuf>,
+    /// Directories whose files `read` and `version` see on the host (fixture trees on
+    /// disk); anywhere else they fail with ENOENT.
+    pub host_dirs: Vec<PathBuf>,
+    /// What `uname_release` says.
+    pub release: String,
+    /// What `realpath` resolves (path, target); any other path resolves to itself.
+    pub realpaths: Vec<(PathBuf, PathBuf)>,
     pub magic: u64,
     /// What `/proc/cmdline` reads as.
     pub cmdline: String,
@@ -80,6 +89,10 @@ impl Default for RecordSys {
             pid: 1,
             stdio: true,
             executables: vec![PathBuf::from("/mnt/root/sbin/zinit"), PathBuf::from("/bin/sh")],
+            present: Vec::new(),
+            realpaths: Vec::new(),
+            host_dirs: Vec::new(),
+            release: "6.1.0-test".into(),
             cmdline: String::new(),
             dmesg: "<6>[    1.0] kernel says hi\n".into(),
             magic: 0x0102_1994,
@@ -157,6 +170,13 @@ impl Sys for RecordSys {
             String::new()
         })
     }
+    fn read(&self, path: &Path) -> Result<Vec<u8>, SysError> {
+        self.call(Call::Read(path.into()))?;
+        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
+            return Err(SysError::new("read", path, Errno::NOENT));
+        }
+        std::fs::read(path).map_err(|e| SysError::new("read", path, super::linux::io_errno(&e)))
+    }
     fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
         self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
         self.call(Call::Write {
@@ -191,6 +211,38 @@ impl Sys for RecordSys {
         }
         Ok(default_lstat(path))
     }
+    fn exists(&self, path: &Path) -> Result<bool, SysError> {
+        self.call(Call::Exists(path.into()))?;
+        Ok(self.present.iter().any(|p| p == path) || self.tree.borrow().nodes.contains_key(path))
+    }
+    fn version(&self, path: &Path) -> Result<Version, SysError> {
+        use std::os::unix::fs::MetadataExt;
+        self.call(Call::Version(path.into()))?;
+        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
+            return Err(SysError::new("stat", path, Errno::NOENT));
+        }
+        let m = std::fs::metadata(path).map_err(|e| SysError::new("stat", path, super::linux::io_errno(&e)))?;
+        Ok(Version {
+            size: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        })
+    }
+    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
+        self.call(Call::Replace {
+            path: path.into(),
+            len: data.len(),
+        })
+    }
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
+        self.call(Call::Realpath(path.into()))?;
+        Ok(self
+            .realpaths
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or_else(|| path.to_path_buf(), |(_, t)| t.clone()))
+    }
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
         let full = root.join(path.strip_prefix("/").unwrap_or(path));
         self.call(Call::TestX(full.clone()))?;
@@ -219,6 +271,9 @@ impl Sys for RecordSys {
     }
     fn pid(&self) -> u32 {
         self.pid
+    }
+    fn uname_release(&self) -> String {
+        self.release.clone()
     }
     fn stdio_open(&self) -> bool {
         self.stdio

@@ -29,6 +29,16 @@ pub enum Call {
         dir: bool,
     },
     Lstat(PathBuf),
+    /// `exists`: stat(2) following symlinks.
+    Exists(PathBuf),
+    Realpath(PathBuf),
+    /// `version`: stat(2) following symlinks, for size and mtime.
+    Version(PathBuf),
+    /// `replace_file`: a temporary renamed over `path`.
+    Replace {
+        path: PathBuf,
+        len: usize,
+    },
     /// `executable_in`, with root and path joined.
     TestX(PathBuf),
     ListDir(PathBuf),
@@ -77,7 +87,10 @@ impl Call {
             Call::Write { .. } => "write",
             Call::Unlink { dir: true, .. } => "rmdir",
             Call::Unlink { dir: false, .. } => "unlink",
-            Call::Lstat(_) | Call::TestX(_) => "stat",
+            Call::Lstat(_) | Call::Exists(_) | Call::TestX(_) => "stat",
+            Call::Realpath(_) => "realpath",
+            Call::Version(_) => "stat",
+            Call::Replace { .. } => "rename",
             Call::ListDir(_) => "opendir",
             Call::Statfs(_) => "statfs",
             Call::Chdir(_) => "chdir",
@@ -102,12 +115,18 @@ impl Call {
             Call::MountChange(MountChange::Move { src, .. }) => src.clone(),
             Call::MountChange(MountChange::Bind { dst, .. }) => dst.clone(),
             Call::MountChange(MountChange::Remount { path, .. } | MountChange::MakeRprivate(path)) => path.clone(),
-            Call::Umount { path, .. } | Call::Write { path, .. } | Call::Unlink { path, .. } => path.clone(),
+            Call::Umount { path, .. }
+            | Call::Write { path, .. }
+            | Call::Replace { path, .. }
+            | Call::Unlink { path, .. } => path.clone(),
             Call::Exec { path, .. } => path.clone(),
             Call::Mkdir(p)
             | Call::MknodConsole(p)
             | Call::Read(p)
             | Call::Lstat(p)
+            | Call::Exists(p)
+            | Call::Realpath(p)
+            | Call::Version(p)
             | Call::TestX(p)
             | Call::ListDir(p)
             | Call::Statfs(p)
@@ -154,6 +173,10 @@ impl fmt::Display for Call {
             Call::Write { path, len } => write!(f, "write {} ({len} bytes)", path.display()),
             Call::Unlink { path, dir } => write!(f, "{} {}", if *dir { "rmdir" } else { "rm" }, path.display()),
             Call::Lstat(p) => write!(f, "stat {}", p.display()),
+            Call::Exists(p) => write!(f, "test -e {}", p.display()),
+            Call::Realpath(p) => write!(f, "realpath {}", p.display()),
+            Call::Version(p) => write!(f, "stat -L {}", p.display()),
+            Call::Replace { path, len } => write!(f, "write {} ({len} bytes, renamed into place)", path.display()),
             Call::TestX(p) => write!(f, "test -x {}", p.display()),
             Call::ListDir(p) => write!(f, "ls {}", p.display()),
             Call::Statfs(p) => write!(f, "statfs {}", p.display()),
