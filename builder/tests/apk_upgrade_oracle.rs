@@ -35,9 +35,6 @@ use std::process::Command;
 
 use apk_support::*;
 use oracle_support::*;
-use zos_builder::apk::dep::Dep;
-use zos_builder::apk::owners::Owners;
-use zos_builder::apk::{install, Request};
 
 const ADD: [&str; 4] = [
     "busybox-binsh=1.36.1-r15",
@@ -105,24 +102,7 @@ fn upgrade_of_an_older_tree_matches_apk_tools() {
     let ours = base.join("builder-root");
     let mut s = settings(&repo.display().to_string(), &base.join("cache"));
     s.cache_downloads = false;
-    let report = install(&Request {
-        root: ours.clone(),
-        world: ADD.iter().map(|a| Dep::parse(a).unwrap()).collect(),
-        settings: s,
-        base_tar: Some(tarball),
-        log_path: None,
-        verbose: false,
-    })
-    .unwrap();
-    let owners = Owners::load(&report.owners).unwrap();
-    let diffs = differences(&reference, &ours, &owners);
-    assert!(
-        diffs.is_empty(),
-        "{} differences between apk-tools and the builder:\n{}\napk-tools:\n{apk_log}\nbuilder log:\n{}",
-        diffs.len(),
-        diffs.join("\n"),
-        report.log.join("\n")
-    );
+    install_and_compare(&reference, &ours, &ADD, s, Some(tarball), &apk_log);
     // The edits survived on both sides (the comparison above says they are equal).
     let cnf = fs::read_to_string(ours.join("etc/ssl/openssl.cnf")).unwrap();
     assert!(cnf.ends_with("# local change\n"));

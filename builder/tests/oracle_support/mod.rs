@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
+use zos_builder::apk::config::Settings;
+use zos_builder::apk::dep::Dep;
 use zos_builder::apk::owners::Owners;
+use zos_builder::apk::{install, Report, Request};
 
 use super::apk_support::*;
 
@@ -253,4 +256,36 @@ pub fn workspace() -> (Option<tempfile::TempDir>, PathBuf, PathBuf, PathBuf) {
     fs::create_dir(&repo).unwrap();
     std::os::unix::fs::symlink(repo319(), repo.join("x86_64")).unwrap();
     (guard, base, tool, repo)
+}
+
+/// Install `atoms` with the builder into `ours` (over `base_tar` when given) and assert
+/// the result equals apk-tools' `reference`, entry by entry (`apk_log`, apk's own
+/// output, goes into the failure text). The builder's report, for further checks.
+pub fn install_and_compare(
+    reference: &Path,
+    ours: &Path,
+    atoms: &[&str],
+    settings: Settings,
+    base_tar: Option<PathBuf>,
+    apk_log: &str,
+) -> Report {
+    let report = install(&Request {
+        root: ours.to_path_buf(),
+        world: atoms.iter().map(|a| Dep::parse(a).unwrap()).collect(),
+        settings,
+        base_tar,
+        log_path: None,
+        verbose: false,
+    })
+    .unwrap();
+    let owners = Owners::load(&report.owners).unwrap();
+    let diffs = differences(reference, ours, &owners);
+    assert!(
+        diffs.is_empty(),
+        "{} differences between apk-tools and the builder:\n{}\napk-tools:\n{apk_log}\nbuilder log:\n{}",
+        diffs.len(),
+        diffs.join("\n"),
+        report.log.join("\n")
+    );
+    report
 }
