@@ -4,12 +4,13 @@
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::linux::LinuxSys;
+use super::linux_proc::wait_status;
 use super::{Kmod, Within};
 use crate::error::SysError;
 
@@ -146,52 +147,10 @@ fn close_inherited(keep: Option<libc::c_int>) {
     }
 }
 
-/// The raw wait status of child `pid`, or None if it is still running after `timeout`.
-/// A pidfd wakes the wait the moment the child ends; polling is the fallback.
-fn wait_status(pid: libc::pid_t, timeout: Duration) -> Result<Option<libc::c_int>, SysError> {
-    let what = || format!("pid {pid}");
-    // SAFETY: pidfd_open takes a pid and flags, no memory.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
-    let t0 = Instant::now();
-    loop {
-        let mut status = 0;
-        // SAFETY: non-blocking waitpid on our own child with a valid out-pointer.
-        let got = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if got == pid {
-            if pidfd >= 0 {
-                // SAFETY: closing the pidfd opened above, once.
-                unsafe { libc::close(pidfd) };
-            }
-            return Ok(Some(status));
-        }
-        if got < 0 && last_errno() != Errno::INTR {
-            return Err(SysError::new("waitpid", what(), last_errno()));
-        }
-        let left = timeout.saturating_sub(t0.elapsed());
-        if left.is_zero() {
-            if pidfd >= 0 {
-                // SAFETY: as above.
-                unsafe { libc::close(pidfd) };
-            }
-            return Ok(None);
-        }
-        if pidfd >= 0 {
-            let mut p = libc::pollfd {
-                fd: pidfd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-            // SAFETY: one valid pollfd; EINTR just loops.
-            unsafe { libc::poll(&mut p, 1, ms) };
-        } else {
-            std::thread::sleep(left.min(Duration::from_millis(5)));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
     fn sleep_2s() -> libc::c_long {

@@ -232,25 +232,50 @@ pub(super) fn wait_child(pid: u32, timeout: Duration) -> Result<Option<i32>, Sys
     if timeout == FOREVER {
         return wait_forever(pid);
     }
+    Ok(wait_status(pid as libc::pid_t, timeout)?.map(exit_status))
+}
+
+/// The raw wait status of child `pid`, or None if it is still running after `timeout`.
+/// A pidfd wakes the wait the moment the child ends; polling is the fallback.
+pub(super) fn wait_status(pid: libc::pid_t, timeout: Duration) -> Result<Option<libc::c_int>, SysError> {
+    let what = || format!("pid {pid}");
+    // SAFETY: pidfd_open takes a pid and flags, no memory.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     let t0 = Instant::now();
-    let what = format!("pid {pid}");
     loop {
         let mut status = 0;
         // SAFETY: non-blocking waitpid on our own child with a valid out-pointer.
-        let got = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
-        if got == pid as libc::pid_t {
-            return Ok(Some(exit_status(status)));
-        }
-        if got < 0 {
-            let e = last_errno();
-            if e != Errno::INTR {
-                return Err(SysError::new("waitpid", what, e));
+        let got = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if got == pid {
+            if pidfd >= 0 {
+                // SAFETY: closing the pidfd opened above, once.
+                unsafe { libc::close(pidfd) };
             }
+            return Ok(Some(status));
         }
-        if t0.elapsed() >= timeout {
+        if got < 0 && last_errno() != Errno::INTR {
+            return Err(SysError::new("waitpid", what(), last_errno()));
+        }
+        let left = timeout.saturating_sub(t0.elapsed());
+        if left.is_zero() {
+            if pidfd >= 0 {
+                // SAFETY: as above.
+                unsafe { libc::close(pidfd) };
+            }
             return Ok(None);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        if pidfd >= 0 {
+            let mut p = libc::pollfd {
+                fd: pidfd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+            // SAFETY: one valid pollfd; EINTR just loops.
+            unsafe { libc::poll(&mut p, 1, ms) };
+        } else {
+            std::thread::sleep(left.min(Duration::from_millis(5)));
+        }
     }
 }
 
