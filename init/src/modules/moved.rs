@@ -67,17 +67,13 @@ impl Kmod for Moved<'_> {
     }
 
     fn finit_module_within(&self, path: &Path, params: &str, compressed: bool, timeout: Duration) -> Within {
-        // The bounded load keeps its bound; only a failed open is retried from `to`.
-        match self.inner.finit_module_within(path, params, compressed, timeout) {
-            Within::Done(Err(e)) if e.errno == Errno::NOENT && e.op == "open" => match self.moved(path) {
-                Some(new) if new != path => {
-                    self.from_new_root.fetch_add(1, Ordering::Relaxed);
-                    self.inner.finit_module_within(&new, params, compressed, timeout)
-                }
-                _ => Within::Done(Err(e)),
-            },
-            w => w,
-        }
+        // The bounded load keeps its bound; only a failed open is retried from `to`,
+        // by the same rule as the unbounded calls.
+        let load = |p: &Path| match self.inner.finit_module_within(p, params, compressed, timeout) {
+            Within::Done(Err(e)) => Err(e),
+            w => Ok(w),
+        };
+        self.either(path, load).unwrap_or_else(|e| Within::Done(Err(e)))
     }
 
     fn init_module_within(&self, image: &[u8], params: &str, path: &Path, timeout: Duration) -> Within {
