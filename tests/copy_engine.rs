@@ -17,6 +17,7 @@ use rustix::mount::{mount, mount_change, MountFlags, MountPropagationFlags};
 use rustix::thread::UnshareFlags;
 use rustix::time::Timespec;
 use zos_init::copy::{copy_tree, measure, resolve_sources, CopySpec, CopyStats};
+use zos_init::sys::linux::LinuxSys;
 
 // ---------------------------------------------------------------- harness
 
@@ -450,11 +451,13 @@ fn copy_keeps_every_type_and_metadata_and_merges() {
 
         let before = Snapshot::take(&s);
         let spec = spec(false);
-        let resolved = resolve_sources(&s, &spec).unwrap();
+        let resolved = resolve_sources(&LinuxSys, &s, &spec).unwrap();
         assert_eq!(resolved, sources());
         let mut warnings = Vec::new();
-        let stats = copy_tree(&s, &d, &resolved, &spec, &mut |w| warnings.push(w.to_string()))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let stats = copy_tree(&LinuxSys, &s, &d, &resolved, &spec, &mut |w| {
+            warnings.push(w.to_string())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
 
         let mut got = Snapshot::take(&d);
         assert_eq!(fs::read(d.join("keep")).unwrap(), b"old hostname");
@@ -487,11 +490,11 @@ fn copy_and_free_empties_the_source() {
         build_fixture(&s);
         let before = Snapshot::take(&s);
         let spec = spec(true);
-        let resolved = resolve_sources(&s, &spec).unwrap();
-        let footprint = measure(&s, &resolved, &spec).unwrap();
+        let resolved = resolve_sources(&LinuxSys, &s, &spec).unwrap();
+        let footprint = measure(&LinuxSys, &s, &resolved, &spec).unwrap();
         let src_used = used_bytes(&s);
 
-        let stats = copy_tree(&s, &d, &resolved, &spec, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let stats = copy_tree(&LinuxSys, &s, &d, &resolved, &spec, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
 
         let got = Snapshot::take(&d);
         assert_same(&before.expected_copy(), &got);
@@ -550,8 +553,8 @@ fn enospc_names_the_path() {
             exclude: vec![],
             free_source: true,
         };
-        let resolved = resolve_sources(&s, &spec).unwrap();
-        let err = copy_tree(&s, &d, &resolved, &spec, &mut |_| {}).unwrap_err();
+        let resolved = resolve_sources(&LinuxSys, &s, &spec).unwrap();
+        let err = copy_tree(&LinuxSys, &s, &d, &resolved, &spec, &mut |_| {}).unwrap_err();
         let path = d.join("usr/lib/zbig");
         assert_eq!(err.errno, Errno::NOSPC, "{err}");
         assert_eq!(err.path, path);

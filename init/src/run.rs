@@ -222,8 +222,8 @@ impl<'a> Runner<'a> {
                 if let Some(line) = crate::shell::dmesg(sys).ok().as_deref().and_then(unpack_failure) {
                     return Err(StepError::PartialUnpack(line));
                 }
-                let sources = sys.resolve_sources(&self.src_root, spec)?;
-                let need = sys.measure(&self.src_root, &sources, spec)?;
+                let sources = crate::copy::resolve_sources(sys.fs(), &self.src_root, spec)?;
+                let need = crate::copy::measure(sys.fs(), &self.src_root, &sources, spec)?;
                 let free = sys.statfs(Path::new(dst))?.available;
                 let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
                 let fit = fit::check(&need, dst, free, &meminfo, spec.free_source)?;
@@ -348,13 +348,11 @@ impl<'a> Runner<'a> {
     }
 
     fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
-        let sources = self.sys.resolve_sources(&self.src_root, spec)?;
+        let sources = crate::copy::resolve_sources(self.sys.fs(), &self.src_root, spec)?;
         let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
         log::stage(Level::Info, Stage::Copy, &format!("{} -> {dst}", list.join(" ")));
         let mut warn = |w: &str| log::stage(Level::Warn, Stage::Copy, w);
-        let stats = self
-            .sys
-            .copy(&self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
+        let stats = crate::copy::copy_tree(self.sys.fs(), &self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
         self.report.copy = Some(CopySummary {
             files: stats.files,
             dirs: stats.dirs,

@@ -1,6 +1,6 @@
 //! The overlap against the recorder: copy-and-free interleaved with the loader
 //! threads. The recorder's copy frees the module tree as the loader sees it
-//! (`RecordSys::copy_frees`); `RecordKmod::hold_after` pins where the free falls.
+//! (`RecordSys::copy_frees`, at the copy's first removal); `RecordKmod::hold_after` pins where the free falls.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -53,7 +53,7 @@ fn scene(coldplug: ColdplugMode) -> Scene {
 }
 
 fn recorder(s: &Scene, frees: &[&PathBuf]) -> RecordSys {
-    RecordSys {
+    let sys = RecordSys {
         executables: vec![PathBuf::from(&s.cfg.new_root).join("sbin/zinit")],
         copy_frees: frees.iter().map(|p| p.to_path_buf()).collect(),
         mount_points: vec![PathBuf::from(&s.cfg.new_root)],
@@ -62,7 +62,10 @@ fn recorder(s: &Scene, frees: &[&PathBuf]) -> RecordSys {
         // The module trees are fixtures on disk.
         host_dirs: vec![s.old.clone(), s.new.clone()],
         ..Default::default()
-    }
+    };
+    // The copy's destination, in the recorder's tree as in the scene's.
+    sys.files.borrow_mut().dir(&s.cfg.new_root);
+    sys
 }
 
 fn boot(sys: &RecordSys, s: &Scene, workers: Option<usize>) -> BootReport {
@@ -149,7 +152,7 @@ fn coldplug_and_modules_threads_race_the_free_and_load_everything() {
             .iter()
             .position(|c| c.starts_with(&format!("write {} (", unmatched.display())))
             .unwrap_or_else(|| panic!("{hold:?}: unmatched list not written"));
-        let copy = calls.iter().position(|c| c.starts_with("cp -a ")).expect("copy");
+        let copy = sys.first_copy_write().expect("copy");
         assert!(copy < write, "{hold:?}");
     }
 }

@@ -20,8 +20,8 @@ impl Runner<'_> {
     /// `auto`: bind or copy, logged with the reason.
     pub(crate) fn choose_root(&mut self, dst: &str, size: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sys = self.sys;
-        let sources = sys.resolve_sources(&self.src_root, spec)?;
-        let need = sys.measure(&self.src_root, &sources, spec)?;
+        let sources = crate::copy::resolve_sources(sys.fs(), &self.src_root, spec)?;
+        let need = crate::copy::measure(sys.fs(), &self.src_root, &sources, spec)?;
         let meminfo = sys.read_to_string(Path::new("/proc/meminfo"))?;
         let mem_total = fit::meminfo_field(&meminfo, "MemTotal").unwrap_or(0);
         let facts = Facts {
@@ -111,7 +111,7 @@ impl Runner<'_> {
     fn prune(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sys = self.sys;
         let top = names(sys.list_dir(Path::new("/"))?);
-        let kept = sys.resolve_sources(&self.src_root, spec)?;
+        let kept = crate::copy::resolve_sources(sys.fs(), &self.src_root, spec)?;
         let p = newroot::prune_list(&top, &kept, dst, &spec.exclude);
         let mut gone = p.remove.clone();
         if let Some(keep) = &p.keep_in_top {
@@ -199,9 +199,8 @@ mod tests {
         assert!(at("rm /etc/zos-init.conf") < at("mount -o remount,size=1536M /"));
         assert!(at("mount -o remount,size=1536M /") < at("mount --bind / /mnt/root"));
         assert!(at("mount --bind / /mnt/root") < at("mount -t proc proc /mnt/root/proc"));
-        assert!(!calls
-            .iter()
-            .any(|c| c.starts_with("cp ") || c.contains("tmpfs -o size")));
+        assert!(!calls.iter().any(|c| c.contains("tmpfs -o size")));
+        assert_eq!(sys.first_copy_write(), None);
         assert!(!has(&calls, "rm /bin") && !has(&calls, "ls /dev") && !has(&calls, "ls /mnt/root"));
         // No old-root removal: it would take /etc too.
         assert!(!has(&calls, "rm /etc"), "{calls:#?}");
@@ -210,10 +209,6 @@ mod tests {
 
     #[test]
     fn auto_copies_with_root_or_on_ramfs_or_when_too_big() {
-        let big = crate::copy::Footprint {
-            bytes: 2 << 30,
-            ..RecordSys::default().footprint
-        };
         let cases = [
             (RecordSys::default(), "root=/dev/ram0"),
             (
@@ -225,11 +220,11 @@ mod tests {
             ),
             (
                 RecordSys {
-                    footprint: big,
                     available: 4 << 30,
                     meminfo: "MemTotal: 8000000 kB\nMemAvailable: 7900000 kB\n".into(),
                     ..Default::default()
-                },
+                }
+                .with_bulk(2 << 30),
                 "",
             ),
         ];
@@ -240,7 +235,7 @@ mod tests {
                 has(&calls, "mount -t tmpfs -o size=1536M tmpfs /mnt/root"),
                 "{cmdline}: {calls:#?}"
             );
-            assert!(calls.iter().any(|c| c.starts_with("cp -a ")), "{calls:#?}");
+            assert!(sys.first_copy_write().is_some(), "{calls:#?}");
             assert!(!calls.iter().any(|c| c.starts_with("mount --bind")), "{calls:#?}");
         }
     }
@@ -253,7 +248,7 @@ mod tests {
         let calls = sys.calls();
         assert!(!calls.iter().any(|c| c.starts_with("mount --bind")), "{calls:#?}");
         assert!(has(&calls, "mount -t tmpfs -o size=1536M tmpfs /mnt/root"));
-        assert!(calls.iter().any(|c| c.starts_with("cp -a ")));
+        assert!(sys.first_copy_write().is_some());
         // The copy's own switch: the old root is freed.
         assert!(has(&calls, "rm /bin"), "{calls:#?}");
     }
@@ -262,12 +257,9 @@ mod tests {
     fn neither_fits_stops_with_the_numbers_before_anything_is_handed_over() {
         let sys = RecordSys {
             available: 16 << 20,
-            footprint: crate::copy::Footprint {
-                bytes: 40 << 20,
-                ..RecordSys::default().footprint
-            },
             ..Default::default()
-        };
+        }
+        .with_bulk(40 << 20);
         sys.fail_on("mount -o remount", "/", Errno::INVAL);
         let e = boot(&sys, "zos.root=bind zos.tmpfs=16M").unwrap_err().to_string();
         assert!(
@@ -277,6 +269,7 @@ mod tests {
         let calls = sys.calls();
         assert!(!calls
             .iter()
-            .any(|c| c.starts_with("cp ") || c.starts_with("mount --bind") || c.starts_with("exec ")));
+            .any(|c| c.starts_with("mount --bind") || c.starts_with("exec ")));
+        assert_eq!(sys.first_copy_write(), None);
     }
 }

@@ -25,18 +25,6 @@ const FORBIDDEN: &[&str] = &[
 /// entry here is debt, and the test fails when a listed file no longer needs it (so
 /// the list only shrinks).
 const PENDING: &[(&str, &str)] = &[
-    // The copy engine's fd-level walk (openat/statat/linkat/mknodat/fchownat/utimensat,
-    // xattrs, copy_file_range/sendfile, O_NOATIME listing): about a dozen more calls on
-    // the seam, and the hot path of the boot; sys::Sys keeps resolve_sources, measure
-    // and copy as whole calls until that is done and measured.
-    (
-        "copy/file.rs",
-        "copy engine: file content (copy_file_range, sendfile, holes)",
-    ),
-    ("copy/footprint.rs", "copy engine: lstat walk of measure"),
-    ("copy/meta.rs", "copy engine: owners, modes, times, xattrs"),
-    ("copy/spec.rs", "copy engine: top-level listing and lstat"),
-    ("copy/tree.rs", "copy engine: the tree walk"),
     // The debug overlay is a second small copy engine (debug builds only); it moves
     // with the copy engine.
     ("debug/overlay.rs", "debug copy engine: lstat/readlink/open/fstat/mknod"),

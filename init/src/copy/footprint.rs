@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use rustix::fs::FileType;
+use crate::sys::{FsOps, NodeKind};
 
 use super::error::CopyError;
-use super::spec::{inode, list_dir, lstat, CopySpec, Filter};
+use super::spec::{list_dir, lstat, CopySpec, Filter};
 
 /// tmpfs allocates whole pages; this is the size every figure is rounded to.
 pub const PAGE: u64 = 4096;
@@ -40,8 +40,14 @@ pub fn pages(bytes: u64) -> u64 {
 
 /// Walk the sources as [`copy_tree`](super::copy_tree) will (same excludes, no symlink
 /// followed) and add up what the copy will allocate.
-pub fn measure(root: &Path, sources: &[std::path::PathBuf], spec: &CopySpec) -> Result<Footprint, CopyError> {
+pub fn measure(
+    fs: &dyn FsOps,
+    root: &Path,
+    sources: &[std::path::PathBuf],
+    spec: &CopySpec,
+) -> Result<Footprint, CopyError> {
     let mut m = Measure {
+        fs,
         filter: Filter::new(spec),
         seen: HashSet::new(),
         total: Footprint::default(),
@@ -56,41 +62,42 @@ pub fn measure(root: &Path, sources: &[std::path::PathBuf], spec: &CopySpec) -> 
     Ok(m.total)
 }
 
-struct Measure {
+struct Measure<'f> {
+    fs: &'f dyn FsOps,
     filter: Filter,
     /// (st_dev, st_ino) of multiply linked inodes already counted.
     seen: HashSet<(u64, u64)>,
     total: Footprint,
 }
 
-impl Measure {
+impl Measure<'_> {
     fn entry(&mut self, path: &Path, rel: &Path) -> Result<(), CopyError> {
-        let st = lstat(path)?;
-        match FileType::from_raw_mode(st.st_mode) {
-            FileType::Directory => {
+        let st = lstat(self.fs, path)?;
+        match st.kind {
+            NodeKind::Dir => {
                 self.total.dirs += 1;
-                for name in list_dir(path)? {
+                for name in list_dir(self.fs, path)? {
                     let child_rel = rel.join(&name);
                     if !self.filter.excluded(&child_rel) {
                         self.entry(&path.join(&name), &child_rel)?;
                     }
                 }
             }
-            FileType::Socket => {}
+            NodeKind::Socket => {}
             kind => {
-                if st.st_nlink > 1 && !self.seen.insert(inode(&st)) {
+                if st.nlink > 1 && !self.seen.insert(st.inode()) {
                     return Ok(());
                 }
                 self.total.files += 1;
                 let cost = match kind {
-                    FileType::RegularFile => pages(st.st_blocks as u64 * 512),
+                    NodeKind::File => pages(st.allocated),
                     // lstat's size of a symlink is its target's length: no readlink,
                     // which would move the link's atime before the copy reads it.
-                    FileType::Symlink => symlink_pages(st.st_size as usize),
+                    NodeKind::Symlink => symlink_pages(st.size as usize),
                     _ => 0,
                 };
                 self.total.bytes += cost;
-                if kind == FileType::RegularFile {
+                if kind == NodeKind::File {
                     self.total.largest_file = self.total.largest_file.max(cost);
                 }
             }
@@ -111,6 +118,7 @@ pub fn symlink_pages(len: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::linux::LinuxSys;
     use std::fs;
     use std::os::unix::fs::{symlink, MetadataExt};
     use std::path::PathBuf;
@@ -157,7 +165,7 @@ mod tests {
         drop(f);
 
         let sources = vec![PathBuf::from("/bin"), PathBuf::from("/usr")];
-        let fp = measure(root, &sources, &spec(&["/usr/share/doc"])).unwrap();
+        let fp = measure(&LinuxSys, root, &sources, &spec(&["/usr/share/doc"])).unwrap();
         let want =
             alloc(&root.join("bin/small")) + alloc(&root.join("bin/big")) + alloc(&root.join("usr/sparse")) + 4096; // the long symlink
         assert_eq!(fp.bytes, want);
@@ -173,7 +181,7 @@ mod tests {
     #[test]
     fn measure_reports_missing_source() {
         let r = tempfile::tempdir().unwrap();
-        let err = measure(r.path(), &[PathBuf::from("/gone")], &spec(&[])).unwrap_err();
+        let err = measure(&LinuxSys, r.path(), &[PathBuf::from("/gone")], &spec(&[])).unwrap_err();
         assert_eq!(err.op, "lstat");
         assert_eq!(err.errno, crate::sys::Errno::NOENT);
         assert!(err.path.ends_with("gone"));

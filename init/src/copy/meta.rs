@@ -5,87 +5,43 @@
 //! content: owner, then mode, then xattrs, then times last.
 
 use std::ffi::CString;
-use std::os::fd::AsFd;
 use std::path::Path;
 
-use crate::sys::Errno;
-use rustix::fs::{
-    chmodat, chownat, fchmod, fchown, fgetxattr, flistxattr, flistxattr_query, fsetxattr, futimens, lgetxattr,
-    llistxattr, llistxattr_query, lsetxattr, utimensat, AtFlags, Gid, Mode, Stat, Timestamps, Uid, XattrFlags, CWD,
-};
-use rustix::time::Timespec;
+use crate::sys::{Errno, FileStat, FsOps, Target};
 
 use super::error::{at, CopyError};
 
 /// One extended attribute: name (`security.capability`, `user.foo`...) and raw value.
 pub(crate) type Xattr = (CString, Vec<u8>);
 
-/// The permission bits, setuid, setgid and sticky included.
-pub(crate) fn perm(st: &Stat) -> Mode {
-    Mode::from_raw_mode(st.st_mode & 0o7777)
-}
-
-pub(crate) fn times(st: &Stat) -> Timestamps {
-    Timestamps {
-        last_access: Timespec {
-            tv_sec: st.st_atime as _,
-            tv_nsec: st.st_atime_nsec as _,
-        },
-        last_modification: Timespec {
-            tv_sec: st.st_mtime as _,
-            tv_nsec: st.st_mtime_nsec as _,
-        },
-    }
-}
-
-fn owner(st: &Stat) -> (Option<Uid>, Option<Gid>) {
-    (Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)))
-}
-
-/// Apply `st`'s metadata to an open regular file or directory.
-pub(crate) fn apply_fd<Fd: AsFd>(
-    fd: Fd,
+/// Apply `st`'s metadata to `target`: an open regular file or directory, or a path
+/// not followed (symlinks and device nodes, which must not be opened: a FIFO would
+/// block, a device would be probed). `path` names it in errors.
+pub(crate) fn apply(
+    fs: &dyn FsOps,
+    target: Target<'_>,
     path: &Path,
-    st: &Stat,
+    st: &FileStat,
     xattrs: &[Xattr],
     warn: &mut dyn FnMut(&str),
 ) -> Result<(), CopyError> {
-    let (uid, gid) = owner(st);
-    fchown(&fd, uid, gid).map_err(at("chown", path))?;
-    fchmod(&fd, perm(st)).map_err(at("chmod", path))?;
-    for (name, value) in xattrs {
-        let res = fsetxattr(&fd, name.as_c_str(), value, XattrFlags::empty());
-        xattr_result(res, name, path, warn)?;
-    }
-    futimens(&fd, &times(st)).map_err(at("utimens", path))
-}
-
-/// Apply `st`'s metadata by path without following a symlink: for symlinks and device
-/// nodes, which must not be opened (a FIFO would block, a device would be probed).
-pub(crate) fn apply_path(
-    path: &Path,
-    st: &Stat,
-    xattrs: &[Xattr],
-    is_symlink: bool,
-    warn: &mut dyn FnMut(&str),
-) -> Result<(), CopyError> {
-    let (uid, gid) = owner(st);
-    chownat(CWD, path, uid, gid, AtFlags::SYMLINK_NOFOLLOW).map_err(at("lchown", path))?;
+    let by_path = matches!(target, Target::Path(_));
+    let chown = if by_path { "lchown" } else { "chown" };
+    fs.set_owner(target, st.uid, st.gid).map_err(at(chown, path))?;
     // A symlink's mode is always 0777 and cannot be changed on Linux.
-    if !is_symlink {
-        chmodat(CWD, path, perm(st), AtFlags::empty()).map_err(at("chmod", path))?;
+    if st.kind != crate::sys::NodeKind::Symlink {
+        fs.set_perm(target, st.perm).map_err(at("chmod", path))?;
     }
     for (name, value) in xattrs {
-        let res = lsetxattr(path, name.as_c_str(), value, XattrFlags::empty());
-        xattr_result(res, name, path, warn)?;
+        xattr_result(fs.xattr_set(target, name, value), name, path, warn)?;
     }
-    utimensat(CWD, path, &times(st), AtFlags::SYMLINK_NOFOLLOW).map_err(at("utimens", path))
+    fs.set_times(target, st.atime, st.mtime).map_err(at("utimens", path))
 }
 
 /// A destination that cannot store xattrs at all only costs a warning (`cp -a` does the
 /// same); any other failure, ENOSPC above all, is an error.
 fn xattr_result(
-    res: rustix::io::Result<()>,
+    res: Result<(), Errno>,
     name: &CString,
     path: &Path,
     warn: &mut dyn FnMut(&str),
@@ -104,85 +60,22 @@ fn xattr_result(
     }
 }
 
-/// All readable xattrs of an open file. The list/get pair is retried on ERANGE, which
-/// means the attributes grew between the size query and the read.
-pub(crate) fn read_fd<Fd: AsFd>(fd: Fd, path: &Path) -> Result<Vec<Xattr>, CopyError> {
-    read_with(
-        path,
-        || flistxattr_query(&fd),
-        |buf| flistxattr(&fd, buf),
-        |name, buf| fgetxattr(&fd, name, buf),
-    )
-}
-
-/// All readable xattrs of `path` itself (a symlink is not followed).
-pub(crate) fn read_path(path: &Path) -> Result<Vec<Xattr>, CopyError> {
-    read_with(
-        path,
-        || llistxattr_query(path),
-        |buf| llistxattr(path, buf),
-        |name, buf| lgetxattr(path, name, buf),
-    )
-}
-
-fn read_with(
-    path: &Path,
-    query: impl Fn() -> rustix::io::Result<usize>,
-    list: impl Fn(&mut [u8]) -> rustix::io::Result<usize>,
-    get: impl Fn(&CString, &mut [u8]) -> rustix::io::Result<usize>,
-) -> Result<Vec<Xattr>, CopyError> {
-    let names = loop {
-        let size = match query() {
-            Ok(n) => n,
-            // The source filesystem has no xattrs at all (ramfs without them, for one).
-            Err(Errno::OPNOTSUPP) => return Ok(Vec::new()),
-            Err(e) => return Err(CopyError::new("listxattr", path, e)),
-        };
-        if size == 0 {
-            return Ok(Vec::new());
-        }
-        let mut buf = vec![0u8; size];
-        match list(&mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                break buf;
-            }
-            Err(Errno::RANGE) => continue,
-            Err(e) => return Err(CopyError::new("listxattr", path, e)),
-        }
+/// All readable xattrs of `target` (an open file, or a path not followed).
+pub(crate) fn read(fs: &dyn FsOps, target: Target<'_>, path: &Path) -> Result<Vec<Xattr>, CopyError> {
+    let names = match fs.xattr_names(target) {
+        Ok(names) => names,
+        // The source filesystem has no xattrs at all (ramfs without them, for one).
+        Err(Errno::OPNOTSUPP) => return Ok(Vec::new()),
+        Err(e) => return Err(CopyError::new("listxattr", path, e)),
     };
-    let mut out = Vec::new();
-    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let name = CString::new(name).map_err(|_| CopyError::new("listxattr", path, Errno::INVAL))?;
-        if let Some(value) = get_one(path, &name, &get)? {
-            out.push((name, value));
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        match fs.xattr_get(target, &name) {
+            Ok(value) => out.push((name, value)),
+            // Gone since the listing.
+            Err(Errno::NODATA) => {}
+            Err(e) => return Err(CopyError::new("getxattr", path, e)),
         }
     }
     Ok(out)
 }
-
-/// One value; `None` if it vanished since the listing.
-fn get_one(
-    path: &Path,
-    name: &CString,
-    get: &impl Fn(&CString, &mut [u8]) -> rustix::io::Result<usize>,
-) -> Result<Option<Vec<u8>>, CopyError> {
-    // Start with a guess that fits almost every value (capabilities are 20-24 bytes),
-    // grow on ERANGE up to the kernel's XATTR_SIZE_MAX.
-    let mut size = 256;
-    loop {
-        let mut buf = vec![0u8; size];
-        match get(name, &mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                return Ok(Some(buf));
-            }
-            Err(Errno::NODATA) => return Ok(None),
-            Err(Errno::RANGE) if size < XATTR_SIZE_MAX => size = (size * 4).min(XATTR_SIZE_MAX),
-            Err(e) => return Err(CopyError::new("getxattr", path, e)),
-        }
-    }
-}
-
-/// Largest xattr value Linux accepts.
-const XATTR_SIZE_MAX: usize = 65536;

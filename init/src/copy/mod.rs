@@ -8,8 +8,12 @@
 //! symlinks, hard links, FIFOs and device nodes. Sockets are skipped with a warning.
 //!
 //! Flow: [`resolve_sources`] turns patterns into top-level paths, [`measure`] says how
-//! much tmpfs the copy needs, [`copy_tree`] copies.
+//! much tmpfs the copy needs, [`copy_tree`] copies. All three sit above the syscall
+//! seam: they take the file-level calls of [`crate::sys::FsOps`] (`sys.fs()`), so the
+//! recorder's in-memory tree tests them (engine_tests.rs) as the kernel runs them.
 
+#[cfg(test)]
+mod engine_tests;
 mod error;
 mod file;
 mod footprint;

@@ -1,13 +1,12 @@
 //! What to copy: top-level patterns, exclusions, and the entries that are never copied.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::sys::Errno;
-use rustix::fs::{openat, statat, AtFlags, Dir, Mode, OFlags, CWD};
+use crate::sys::{Errno, FileStat, FsOps};
 
-use super::error::{at, CopyError};
+use super::error::CopyError;
 
 /// What the copy takes from the initramfs root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +44,7 @@ pub const NEVER: &[&str] = &["/init", "/init-debug", "/dev", "/proc", "/sys", "/
 /// Returns sorted, deduplicated in-root paths such as `/bin`. Patterns matching nothing
 /// are skipped (as `cp` would complain and the shell ignore); excludes and [`NEVER`]
 /// apply. A pattern with more than one component is rejected with `EINVAL`.
-pub fn resolve_sources(root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
+pub fn resolve_sources(fs: &dyn FsOps, root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
     let filter = Filter::new(spec);
     let mut top: Option<Vec<OsString>> = None;
     let mut out = Vec::new();
@@ -57,7 +56,7 @@ pub fn resolve_sources(root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, Cop
         };
         if name.contains(['*', '?']) {
             if top.is_none() {
-                top = Some(list_dir(root)?);
+                top = Some(list_dir(fs, root)?);
             }
             for entry in top.iter().flatten() {
                 if glob(name.as_bytes(), entry.as_bytes()) {
@@ -66,7 +65,7 @@ pub fn resolve_sources(root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, Cop
             }
         } else {
             let full = root.join(name);
-            match statat(CWD, &full, AtFlags::SYMLINK_NOFOLLOW) {
+            match fs.lstat(&full) {
                 Ok(_) => out.push(Path::new("/").join(name)),
                 Err(Errno::NOENT) => {}
                 Err(e) => return Err(CopyError::new("lstat", full, e)),
@@ -112,51 +111,16 @@ fn normalize(path: &str) -> PathBuf {
 }
 
 /// The names in `dir`, sorted bytewise so the walk (and its errors) are reproducible.
-/// Opened with O_NOATIME: `measure` lists every directory before the copy stats it, and
-/// under relatime that read would give the copy "now" as the directory's atime.
-pub(crate) fn list_dir(dir: &Path) -> Result<Vec<OsString>, CopyError> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let fd = match openat(CWD, dir, flags | OFlags::NOATIME, Mode::empty()) {
-        // O_NOATIME needs ownership or CAP_FOWNER; without them, read it plainly.
-        Err(Errno::PERM) => openat(CWD, dir, flags, Mode::empty()),
-        r => r,
-    }
-    .map_err(at("opendir", dir))?;
-    let mut names = Vec::new();
-    let it = Dir::read_from(&fd).map_err(at("opendir", dir))?;
-    for entry in it {
-        let entry = entry.map_err(at("readdir", dir))?;
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            names.push(OsString::from_vec(name.to_vec()));
-        }
-    }
-    names.sort();
-    Ok(names)
+/// The seam lists with O_NOATIME: `measure` lists every directory before the copy
+/// stats it, and under relatime that read would give the copy "now" as the
+/// directory's atime.
+pub(crate) fn list_dir(fs: &dyn FsOps, dir: &Path) -> Result<Vec<OsString>, CopyError> {
+    fs.list_dir(dir).map_err(|e| CopyError::new(e.op, dir, e.errno))
 }
 
 /// lstat with the copy's error shape.
-pub(crate) fn lstat(path: &Path) -> Result<rustix::fs::Stat, CopyError> {
-    statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).map_err(at("lstat", path))
-}
-
-/// `(st_dev, st_ino)`: identifies an inode (hard links, the destination root).
-// The field widths differ between architectures; on x86_64 these are already u64.
-#[allow(clippy::useless_conversion)]
-pub(crate) fn inode(st: &rustix::fs::Stat) -> (u64, u64) {
-    (u64::from(st.st_dev), u64::from(st.st_ino))
-}
-
-/// `st_nlink` as u64 (u32 on some architectures).
-#[allow(clippy::useless_conversion)]
-pub(crate) fn nlink(st: &rustix::fs::Stat) -> u64 {
-    u64::from(st.st_nlink)
-}
-
-/// `st_rdev` as u64 (u32 on some architectures).
-#[allow(clippy::useless_conversion)]
-pub(crate) fn rdev(st: &rustix::fs::Stat) -> u64 {
-    u64::from(st.st_rdev)
+pub(crate) fn lstat(fs: &dyn FsOps, path: &Path) -> Result<FileStat, CopyError> {
+    fs.lstat(path).map_err(|e| CopyError::new("lstat", path, e))
 }
 
 /// Shell-style match of one name: `*` any run, `?` one byte; a leading `.` in the name
@@ -194,6 +158,7 @@ pub(crate) fn glob(pattern: &[u8], name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::linux::LinuxSys;
     use std::fs;
 
     fn spec(patterns: &[&str], exclude: &[&str]) -> CopySpec {
@@ -226,7 +191,7 @@ mod tests {
     #[test]
     fn default_list_expands_globs_dedups_and_sorts() {
         let r = root();
-        let got = resolve_sources(r.path(), &CopySpec::default()).unwrap();
+        let got = resolve_sources(&LinuxSys, r.path(), &CopySpec::default()).unwrap();
         assert_eq!(
             got,
             paths(&["/bin", "/etc", "/lib", "/lib64", "/libexec", "/root", "/run", "/sbin", "/tmp", "/usr", "/var"])
@@ -236,28 +201,28 @@ mod tests {
     #[test]
     fn star_never_picks_init_or_mount_points_or_hidden() {
         let r = root();
-        let got = resolve_sources(r.path(), &spec(&["/*"], &[])).unwrap();
+        let got = resolve_sources(&LinuxSys, r.path(), &spec(&["/*"], &[])).unwrap();
         for never in ["/init", "/init-debug", "/dev", "/proc", "/sys", "/mnt", "/.hidden"] {
             assert!(!got.contains(&PathBuf::from(never)), "{never} in {got:?}");
         }
         assert!(got.contains(&PathBuf::from("/bin")));
         assert!(got.contains(&PathBuf::from("/run")), "symlinks are entries too");
         // Literal names of never-copied entries are dropped as well.
-        let got = resolve_sources(r.path(), &spec(&["/init", "/dev", "/mnt", "/.hidden"], &[]));
+        let got = resolve_sources(&LinuxSys, r.path(), &spec(&["/init", "/dev", "/mnt", "/.hidden"], &[]));
         assert_eq!(got.unwrap(), paths(&["/.hidden"]));
     }
 
     #[test]
     fn missing_entries_are_skipped() {
         let r = root();
-        let got = resolve_sources(r.path(), &spec(&["/opt", "/nothing*", "/etc"], &[]));
+        let got = resolve_sources(&LinuxSys, r.path(), &spec(&["/opt", "/nothing*", "/etc"], &[]));
         assert_eq!(got.unwrap(), paths(&["/etc"]));
     }
 
     #[test]
     fn excludes_apply_to_top_level_and_normalize() {
         let r = root();
-        let got = resolve_sources(r.path(), &spec(&["/lib*", "/tmp"], &["/lib64/", "tmp"]));
+        let got = resolve_sources(&LinuxSys, r.path(), &spec(&["/lib*", "/tmp"], &["/lib64/", "tmp"]));
         assert_eq!(got.unwrap(), paths(&["/lib", "/libexec"]));
         let filter = Filter::new(&spec(&[], &["/usr//share/doc/"]));
         assert!(filter.excluded(Path::new("/usr/share/doc")));
@@ -269,7 +234,7 @@ mod tests {
     fn nested_or_empty_patterns_are_rejected() {
         let r = root();
         for bad in ["/usr/lib", "bin", "/", "/..", ""] {
-            let err = resolve_sources(r.path(), &spec(&[bad], &[])).unwrap_err();
+            let err = resolve_sources(&LinuxSys, r.path(), &spec(&[bad], &[])).unwrap_err();
             assert_eq!((err.op, err.errno), ("pattern", Errno::INVAL), "{bad}");
         }
     }

@@ -3,13 +3,10 @@
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::sys::Errno;
-use rustix::fs::{
-    linkat, mkdirat, mknodat, openat, readlinkat, symlinkat, unlinkat, AtFlags, FileType, Mode, OFlags, Stat, CWD,
-};
+use crate::sys::{Errno, FileStat, FsOps, Make, NodeKind, Open, Target};
 
 use super::error::{at, CopyError};
-use super::spec::{inode, list_dir, lstat, nlink, rdev, CopySpec, Filter};
+use super::spec::{list_dir, lstat, CopySpec, Filter};
 use super::{file, join_root, meta};
 
 /// What a copy did.
@@ -40,17 +37,19 @@ pub struct CopyStats {
 /// `warn` receives non-fatal events (sockets skipped, xattrs the destination refuses).
 /// The first failure stops the copy and is returned.
 pub fn copy_tree(
+    fs: &dyn FsOps,
     src_root: &Path,
     dst_root: &Path,
     sources: &[PathBuf],
     spec: &CopySpec,
     warn: &mut dyn FnMut(&str),
 ) -> Result<CopyStats, CopyError> {
-    let dst = lstat(dst_root)?;
+    let dst = lstat(fs, dst_root)?;
     let mut c = Copier {
+        fs,
         filter: Filter::new(spec),
         free: spec.free_source,
-        dst_root_id: inode(&dst),
+        dst_root_id: dst.inode(),
         links: HashMap::new(),
         stats: CopyStats::default(),
         warn,
@@ -72,7 +71,8 @@ pub fn copy_tree(
     Ok(c.stats)
 }
 
-struct Copier<'w> {
+struct Copier<'a> {
+    fs: &'a dyn FsOps,
     filter: Filter,
     free: bool,
     /// The destination root, in case it sits inside a source: never copied into itself.
@@ -83,59 +83,66 @@ struct Copier<'w> {
     /// shows st_nlink == 1.
     links: HashMap<(u64, u64), (PathBuf, u64)>,
     stats: CopyStats,
-    warn: &'w mut dyn FnMut(&str),
+    warn: &'a mut dyn FnMut(&str),
 }
 
 impl Copier<'_> {
     fn entry(&mut self, src: &Path, dst: &Path, rel: &Path) -> Result<(), CopyError> {
-        let st = lstat(src)?;
-        let kind = FileType::from_raw_mode(st.st_mode);
-        match kind {
-            FileType::Directory => return self.dir(src, dst, rel, &st),
-            FileType::Socket => {
+        let fs = self.fs;
+        let st = lstat(fs, src)?;
+        match st.kind {
+            NodeKind::Dir => return self.dir(src, dst, rel, &st),
+            NodeKind::Socket => {
                 (self.warn)(&format!("copy: skipping socket {}", rel.display()));
                 self.stats.skipped.push(rel.to_path_buf());
                 return Ok(());
             }
             _ => {}
         }
-        let key = inode(&st);
+        let key = st.inode();
         if let Some(first) = self.linked(key) {
-            replace(dst, |p| linkat(CWD, &first, CWD, p, AtFlags::empty()), "link")?;
+            replace(fs, dst, &Make::Link { existing: &first }, "link")?;
             self.stats.hardlinks += 1;
         } else {
-            match kind {
-                FileType::RegularFile => {
-                    self.stats.bytes += file::copy_file(src, dst, &st, self.warn)?;
+            match st.kind {
+                NodeKind::File => {
+                    self.stats.bytes += file::copy_file(fs, src, dst, &st, self.warn)?;
                     self.stats.files += 1;
                 }
-                FileType::Symlink => {
-                    let target = readlinkat(CWD, src, Vec::new()).map_err(at("readlink", src))?;
-                    replace(dst, |p| symlinkat(&target, CWD, p), "symlink")?;
-                    let xattrs = meta::read_path(src)?;
-                    meta::apply_path(dst, &st, &xattrs, true, self.warn)?;
+                NodeKind::Symlink => {
+                    let target = fs.read_link(src).map_err(at("readlink", src))?;
+                    replace(fs, dst, &Make::Symlink { target: &target }, "symlink")?;
+                    self.path_meta(src, dst, &st)?;
                     self.stats.symlinks += 1;
                 }
-                _ => {
-                    let dev = rdev(&st);
-                    let mode = meta::perm(&st);
-                    replace(dst, |p| mknodat(CWD, p, kind, mode, dev), "mknod")?;
-                    let xattrs = meta::read_path(src)?;
-                    meta::apply_path(dst, &st, &xattrs, false, self.warn)?;
+                kind => {
+                    let node = Make::Node {
+                        kind,
+                        perm: st.perm,
+                        rdev: st.rdev,
+                    };
+                    replace(fs, dst, &node, "mknod")?;
+                    self.path_meta(src, dst, &st)?;
                     self.stats.nodes += 1;
                 }
             }
-            if st.st_nlink > 1 {
-                self.links.insert(key, (dst.to_path_buf(), nlink(&st) - 1));
+            if st.nlink > 1 {
+                self.links.insert(key, (dst.to_path_buf(), st.nlink - 1));
             }
         }
         if self.free {
-            unlinkat(CWD, src, AtFlags::empty()).map_err(at("unlink", src))?;
-            if st.st_nlink == 1 {
-                self.stats.freed_bytes += st.st_blocks as u64 * 512;
+            fs.remove(src, false).map_err(at("unlink", src))?;
+            if st.nlink == 1 {
+                self.stats.freed_bytes += st.allocated;
             }
         }
         Ok(())
+    }
+
+    /// Metadata by path, for what must not be opened (symlinks, FIFOs, devices).
+    fn path_meta(&mut self, src: &Path, dst: &Path, st: &FileStat) -> Result<(), CopyError> {
+        let xattrs = meta::read(self.fs, Target::Path(src), src)?;
+        meta::apply(self.fs, Target::Path(dst), dst, st, &xattrs, self.warn)
     }
 
     /// The destination of an already copied link of this inode, if any.
@@ -153,29 +160,29 @@ impl Copier<'_> {
     /// Directories are created 0700, filled, and only then given their owner, mode, xattrs
     /// and times: creating children would bump the mtime, and the final mode may not let
     /// us write into it.
-    fn dir(&mut self, src: &Path, dst: &Path, rel: &Path, st: &Stat) -> Result<(), CopyError> {
-        if inode(st) == self.dst_root_id {
+    fn dir(&mut self, src: &Path, dst: &Path, rel: &Path, st: &FileStat) -> Result<(), CopyError> {
+        let fs = self.fs;
+        if st.inode() == self.dst_root_id {
             (self.warn)(&format!(
                 "copy: not copying the destination {} into itself",
                 rel.display()
             ));
             return Ok(());
         }
-        make_dir(dst)?;
+        make_dir(fs, dst)?;
         self.stats.dirs += 1;
-        for name in list_dir(src)? {
+        for name in list_dir(fs, src)? {
             let child_rel = rel.join(&name);
             if self.filter.excluded(&child_rel) {
                 continue;
             }
             self.entry(&src.join(&name), &dst.join(&name), &child_rel)?;
         }
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = openat(CWD, dst, flags, Mode::empty()).map_err(at("open", dst))?;
-        let xattrs = meta::read_path(src)?;
-        meta::apply_fd(&fd, dst, st, &xattrs, self.warn)?;
+        let dir = fs.open(dst, Open::Dir).map_err(at("open", dst))?;
+        let xattrs = meta::read(fs, Target::Path(src), src)?;
+        meta::apply(fs, Target::Handle(&dir), dst, st, &xattrs, self.warn)?;
         if self.free {
-            match unlinkat(CWD, src, AtFlags::REMOVEDIR) {
+            match fs.remove(src, true) {
                 // Excluded entries or sockets remain, or it is a mount point: leave it.
                 Ok(()) | Err(Errno::NOTEMPTY | Errno::BUSY) => {}
                 Err(e) => return Err(CopyError::new("rmdir", src, e)),
@@ -186,28 +193,27 @@ impl Copier<'_> {
 }
 
 /// mkdir 0700, or reuse a directory already there (merge); anything else there is replaced.
-fn make_dir(dst: &Path) -> Result<(), CopyError> {
-    let mode = Mode::from_raw_mode(0o700);
-    match mkdirat(CWD, dst, mode) {
+fn make_dir(fs: &dyn FsOps, dst: &Path) -> Result<(), CopyError> {
+    let dir = Make::Dir { perm: 0o700 };
+    match fs.make(dst, &dir) {
         Ok(()) => Ok(()),
         Err(Errno::EXIST) => {
-            let st = lstat(dst)?;
-            if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            if lstat(fs, dst)?.kind == NodeKind::Dir {
                 return Ok(());
             }
-            unlinkat(CWD, dst, AtFlags::empty()).map_err(at("unlink", dst))?;
-            mkdirat(CWD, dst, mode).map_err(at("mkdir", dst))
+            fs.remove(dst, false).map_err(at("unlink", dst))?;
+            fs.make(dst, &dir).map_err(at("mkdir", dst))
         }
         Err(e) => Err(CopyError::new("mkdir", dst, e)),
     }
 }
 
-/// Create `dst` with `make`; if something is already there, unlink it and try once more.
-fn replace(dst: &Path, make: impl Fn(&Path) -> rustix::io::Result<()>, op: &'static str) -> Result<(), CopyError> {
-    match make(dst) {
+/// Create `dst` as `what` says; if something is already there, unlink it and try once more.
+fn replace(fs: &dyn FsOps, dst: &Path, what: &Make<'_>, op: &'static str) -> Result<(), CopyError> {
+    match fs.make(dst, what) {
         Err(Errno::EXIST) => {
-            unlinkat(CWD, dst, AtFlags::empty()).map_err(at("unlink", dst))?;
-            make(dst)
+            fs.remove(dst, false).map_err(at("unlink", dst))?;
+            fs.make(dst, what)
         }
         other => other,
     }
@@ -217,6 +223,7 @@ fn replace(dst: &Path, make: impl Fn(&Path) -> rustix::io::Result<()>, op: &'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::linux::LinuxSys;
 
     #[test]
     fn sources_must_stay_inside_the_roots() {
@@ -227,7 +234,15 @@ mod tests {
             free_source: false,
         };
         for bad in ["/../etc", "/usr/../..", "../x"] {
-            let err = copy_tree(src.path(), dst.path(), &[PathBuf::from(bad)], &spec, &mut |_| {}).unwrap_err();
+            let err = copy_tree(
+                &LinuxSys,
+                src.path(),
+                dst.path(),
+                &[PathBuf::from(bad)],
+                &spec,
+                &mut |_| {},
+            )
+            .unwrap_err();
             assert_eq!((err.op, err.errno), ("source", Errno::INVAL), "{bad}");
         }
     }
@@ -241,7 +256,7 @@ mod tests {
             free_source: false,
         };
         let gone = src.path().join("nope");
-        let err = copy_tree(src.path(), &gone, &[], &spec, &mut |_| {}).unwrap_err();
+        let err = copy_tree(&LinuxSys, src.path(), &gone, &[], &spec, &mut |_| {}).unwrap_err();
         assert_eq!((err.op, err.path, err.errno), ("lstat", gone, Errno::NOENT));
     }
 }

@@ -8,8 +8,7 @@ use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
-use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Version, Warn};
-use crate::copy::{self, CopyError, CopySpec, CopyStats, Footprint};
+use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Version};
 use crate::error::SysError;
 use crate::table::MountRow;
 
@@ -228,23 +227,8 @@ impl Sys for LinuxSys {
         super::linux_proc::klog()
     }
 
-    fn measure(&self, src_root: &Path, sources: &[PathBuf], spec: &CopySpec) -> Result<Footprint, CopyError> {
-        copy::measure(src_root, sources, spec)
-    }
-
-    fn copy(
-        &self,
-        src_root: &Path,
-        dst_root: &Path,
-        sources: &[PathBuf],
-        spec: &CopySpec,
-        warn: Warn<'_>,
-    ) -> Result<CopyStats, CopyError> {
-        copy::copy_tree(src_root, dst_root, sources, spec, warn)
-    }
-
-    fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
-        copy::resolve_sources(src_root, spec)
+    fn fs(&self) -> &dyn super::FsOps {
+        self
     }
 }
 

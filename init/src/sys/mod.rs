@@ -2,9 +2,9 @@
 //! syscalls (grouped where one call stands for a family: `mount_change` is
 //! mount(2) with MS_MOVE / MS_BIND / MS_REMOUNT / MS_PRIVATE). [`linux::LinuxSys`]
 //! makes them, each in a few lines; [`record::RecordSys`] records each as a typed
-//! [`record::Call`] and injects failures for tests. The engines built on them (old-root
-//! removal, the emergency shell, dmesg) live
-//! above, in their own modules, and are unit-tested through the recorder.
+//! [`record::Call`] and injects failures for tests. The engines built on them (the copy
+//! engine on [`FsOps`], old-root removal, the emergency shell, dmesg) live above, in
+//! their own modules, and are unit-tested through the recorder.
 //! tests/seam.rs fails when code outside sys/ calls the kernel some other way.
 
 pub mod kmsg;
@@ -15,6 +15,12 @@ pub mod record;
 mod record_call;
 pub mod record_fs;
 pub mod record_kmod;
+// The copy engine's file-level calls (sub-trait `FsOps`, reached by `Sys::fs`).
+mod fs_ops;
+mod linux_fs;
+pub mod record_fsops;
+pub mod record_memfs;
+pub use fs_ops::{FileStat, FsOps, Handle, ListError, Make, NodeKind, Open, RangeError, Target, Time};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,7 +34,6 @@ pub use rustix::mount::MountFlags;
 pub const SIGTERM: i32 = libc::SIGTERM;
 pub const SIGKILL: i32 = libc::SIGKILL;
 
-use crate::copy::{CopySpec, CopyStats, Footprint};
 use crate::error::SysError;
 use crate::table::MountRow;
 
@@ -143,12 +148,10 @@ pub struct Spawn {
     pub tty: Option<PathBuf>,
 }
 
-/// Copy-engine progress/warning sink.
-pub type Warn<'a> = &'a mut dyn FnMut(&str);
-
 /// The syscalls of the boot. More than fifteen: a few are process-state queries the
-/// kernel answers without a path (`pid`, `uname_release`, `stdio_open`), and the copy engine is still
-/// three calls (`resolve_sources`, `measure`, `copy`; pending, see tests/seam.rs).
+/// kernel answers without a path (`pid`, `uname_release`, `stdio_open`), and two are
+/// sub-traits for families of calls: the module syscalls ([`Sys::kmod`]) and the copy
+/// engine's file-level calls ([`Sys::fs`]).
 /// `Sync`: coldplug and the module loader run on their own threads while the copy
 /// runs (run_overlap.rs), all through the one seam.
 pub trait Sys: Sync {
@@ -221,24 +224,6 @@ pub trait Sys: Sync {
     fn power(&self, action: Power) -> Result<(), SysError>;
     /// klogctl(SYSLOG_ACTION_READ_ALL): the kernel log buffer's bytes.
     fn klog(&self) -> Result<Vec<u8>, SysError>;
-    /// Size the copy will take (see [`crate::copy::measure`]).
-    fn measure(
-        &self,
-        src_root: &Path,
-        sources: &[PathBuf],
-        spec: &CopySpec,
-    ) -> Result<Footprint, crate::copy::CopyError>;
-    /// The copy itself (see [`crate::copy::copy_tree`]): one call, because the copy
-    /// engine's fd-level walk (openat/linkat/fchownat/xattrs/copy_file_range) is not
-    /// yet expressed in these syscalls (tests/seam.rs lists copy/ as PENDING).
-    fn copy(
-        &self,
-        src_root: &Path,
-        dst_root: &Path,
-        sources: &[PathBuf],
-        spec: &CopySpec,
-        warn: Warn<'_>,
-    ) -> Result<CopyStats, crate::copy::CopyError>;
-    /// Top-level sources matching the copy patterns (see [`crate::copy::resolve_sources`]).
-    fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, crate::copy::CopyError>;
+    /// The file-level calls the copy engine is built on (see [`FsOps`]).
+    fn fs(&self) -> &dyn FsOps;
 }

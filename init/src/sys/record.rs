@@ -11,8 +11,8 @@ use rustix::io::Errno;
 pub use super::record_call::Call;
 use super::record_fs::{default_lstat, Tree};
 use super::record_kmod::RecordKmod;
-use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Version, Warn};
-use crate::copy::{CopyError, CopySpec, CopyStats, Footprint};
+use super::record_memfs::MemFs;
+use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Version};
 use crate::error::SysError;
 use crate::table::MountRow;
 
@@ -22,6 +22,9 @@ use crate::table::MountRow;
 pub struct Shared<T>(Mutex<T>);
 
 impl<T> Shared<T> {
+    pub fn new(value: T) -> Self {
+        Shared(Mutex::new(value))
+    }
     pub fn borrow(&self) -> MutexGuard<'_, T> {
         // A test that panicked while holding it has failed already.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
@@ -36,8 +39,7 @@ pub struct RecordSys {
     /// Files written through `write_file`, in order.
     pub written: Shared<Vec<(PathBuf, Vec<u8>)>>,
     pub(crate) failures: Shared<Vec<(&'static str, PathBuf, Errno)>>,
-    /// What `measure` reports, and what `fs_available` / meminfo say.
-    pub footprint: Footprint,
+    /// What `statfs` says is available, and what meminfo says.
     pub available: u64,
     pub meminfo: String,
     pub pid: u32,
@@ -64,9 +66,12 @@ pub struct RecordSys {
     pub used: u64,
     /// The module syscalls, recorded on their own (they come from several threads).
     pub kmod: RecordKmod,
-    /// What copy-and-free removes as the module loader sees it: `copy` (with
-    /// `free_source`) hands these to [`RecordKmod::free`].
+    /// What copy-and-free removes as the module loader sees it: the copy's first
+    /// removal hands these to [`RecordKmod::free`].
     pub copy_frees: Vec<PathBuf>,
+    /// The tree [`FsOps`](super::FsOps) sees and changes (the copy engine's): by
+    /// default [`default_files`], a small initramfs and an empty new root.
+    pub files: Shared<MemFs>,
     /// Extra mount points (without a `tree`): directories on another device, like
     /// the API mounts of [`default_lstat`] (a test whose new root is a temp dir).
     pub mount_points: Vec<PathBuf>,
@@ -78,12 +83,6 @@ impl Default for RecordSys {
             calls: Shared::default(),
             written: Shared::default(),
             failures: Shared::default(),
-            footprint: Footprint {
-                bytes: 10 << 20,
-                files: 100,
-                dirs: 10,
-                largest_file: 1 << 20,
-            },
             available: 1536 << 20,
             meminfo: "MemTotal:        2000000 kB\nMemAvailable:    1900000 kB\n".into(),
             pid: 1,
@@ -103,6 +102,7 @@ impl Default for RecordSys {
             tree: Shared::default(),
             kmod: RecordKmod::default(),
             copy_frees: Vec::new(),
+            files: Shared::new(default_files()),
             mount_points: Vec::new(),
         }
     }
@@ -125,7 +125,7 @@ impl RecordSys {
     }
 
     /// Record `call`; fail it when a test asked for that (op, path).
-    fn call(&self, call: Call) -> Result<(), SysError> {
+    pub(super) fn call(&self, call: Call) -> Result<(), SysError> {
         let (op, path) = (call.op(), call.path());
         self.calls.borrow_mut().push(call);
         let mut failures = self.failures.borrow_mut();
@@ -139,6 +139,26 @@ impl RecordSys {
     fn tree_used(&self) -> bool {
         !self.tree.borrow().nodes.is_empty()
     }
+}
+
+/// The recorder's default initramfs (the top level of `listing`) and new root.
+pub fn default_files() -> MemFs {
+    MemFs::with(&[
+        "/",
+        "/bin/",
+        "/bin/sh",
+        "/etc/",
+        "/etc/os-release",
+        "/lib/",
+        "/lib/libc.so",
+        "/usr/",
+        "/init",
+        "/dev/",
+        "/proc/",
+        "/sys/",
+        "/mnt/",
+        "/mnt/root/",
+    ])
 }
 
 impl Sys for RecordSys {
@@ -314,33 +334,7 @@ impl Sys for RecordSys {
     fn klog(&self) -> Result<Vec<u8>, SysError> {
         self.call(Call::Klog).map(|_| self.dmesg.clone().into_bytes())
     }
-    fn measure(&self, src_root: &Path, _sources: &[PathBuf], _spec: &CopySpec) -> Result<Footprint, CopyError> {
-        self.calls.borrow_mut().push(Call::Measure(src_root.into()));
-        Ok(self.footprint)
-    }
-    fn copy(
-        &self,
-        src_root: &Path,
-        dst_root: &Path,
-        sources: &[PathBuf],
-        spec: &CopySpec,
-        _: Warn<'_>,
-    ) -> Result<CopyStats, CopyError> {
-        self.calls.borrow_mut().push(Call::Copy {
-            src_root: src_root.into(),
-            dst_root: dst_root.into(),
-            sources: sources.to_vec(),
-        });
-        if spec.free_source {
-            self.kmod.free(&self.copy_frees);
-        }
-        Ok(CopyStats::default())
-    }
-    fn resolve_sources(&self, _src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, CopyError> {
-        Ok(spec
-            .patterns
-            .iter()
-            .map(|p| PathBuf::from(p.trim_end_matches('*')))
-            .collect())
+    fn fs(&self) -> &dyn super::FsOps {
+        self
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::record_fsops::FsCall;
 use super::{MountChange, Power, Spawn, FOREVER};
 use crate::table::MountRow;
 
@@ -63,12 +64,8 @@ pub enum Call {
     },
     Power(Power),
     Klog,
-    Measure(PathBuf),
-    Copy {
-        src_root: PathBuf,
-        dst_root: PathBuf,
-        sources: Vec<PathBuf>,
-    },
+    /// A file-level call of the copy engine (see [`FsCall`]).
+    Fs(FsCall),
 }
 
 impl Call {
@@ -103,8 +100,7 @@ impl Call {
             Call::Kill { .. } => "kill",
             Call::Power(_) => "reboot",
             Call::Klog => "syslog",
-            Call::Measure(_) => "measure",
-            Call::Copy { .. } => "copy",
+            Call::Fs(c) => c.op(),
         }
     }
 
@@ -132,12 +128,11 @@ impl Call {
             | Call::Statfs(p)
             | Call::Chdir(p)
             | Call::Chroot(p)
-            | Call::ReopenStdio(p)
-            | Call::Measure(p) => p.clone(),
+            | Call::ReopenStdio(p) => p.clone(),
             Call::Spawn(s) => PathBuf::from(s.argv.first().cloned().unwrap_or_default()),
             Call::Wait { pid, .. } => PathBuf::from(pid.to_string()),
             Call::Kill { pgid, .. } => PathBuf::from(format!("-{pgid}")),
-            Call::Copy { dst_root, .. } => dst_root.clone(),
+            Call::Fs(c) => c.path(),
             Call::ResetSignals | Call::Power(_) | Call::Klog => PathBuf::from("-"),
         }
     }
@@ -204,21 +199,7 @@ impl fmt::Display for Call {
             Call::Kill { pgid, signal } => write!(f, "kill -{signal} -{pgid}"),
             Call::Power(action) => write!(f, "{action:?}"),
             Call::Klog => write!(f, "dmesg"),
-            Call::Measure(root) => write!(f, "du {}", root.display()),
-            Call::Copy {
-                src_root,
-                dst_root,
-                sources,
-            } => {
-                let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
-                write!(
-                    f,
-                    "cp -a {} {} (from {})",
-                    list.join(" "),
-                    dst_root.display(),
-                    src_root.display()
-                )
-            }
+            Call::Fs(c) => c.fmt(f),
         }
     }
 }
