@@ -234,12 +234,15 @@ impl Hardware {
             return;
         };
         let conf = self.conf(cfg);
-        let (mut devs, err) = Sysfs::open(&self.sysfs);
+        let (mut devs, err) = Sysfs::open(sys, &self.sysfs);
         if let Some(e) = err {
             log::stage(
                 Level::Warn,
                 Stage::Hardware,
-                &format!("uevent socket: {}; scanning /sys only", crate::error::errno_text(e)),
+                &format!(
+                    "uevent socket: {}; scanning /sys only",
+                    crate::error::errno_text(e.errno)
+                ),
             );
         }
         let mut requested: HashSet<String> = HashSet::new();
@@ -249,13 +252,13 @@ impl Hardware {
         let mut rules = self
             .rules
             .take()
-            .unwrap_or_else(|| RulesPass::new(&root_of(cfg), &self.sysfs));
+            .unwrap_or_else(|| RulesPass::new(sys, &root_of(cfg), &self.sysfs));
         let sysfs = self.sysfs.clone();
         let base = Duration::from_millis(cfg.coldplug_quiet_ms);
         let quiet = || coldplug::late::quiet_now(sys, &sysfs, base);
         let mut handle = |aliases: &[String]| -> Vec<String> {
             let mut unmatched = Vec::new();
-            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
+            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(sys), &mut requested);
             for a in aliases {
                 let mods: Vec<String> = idx
                     .aliases
@@ -280,7 +283,7 @@ impl Hardware {
         };
         let sum = coldplug::native(&mut devs, timeout, &quiet, &mut handle);
         loop {
-            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
+            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(sys), &mut requested);
             if reqs.is_empty() {
                 break;
             }

@@ -15,6 +15,11 @@ pub mod record;
 mod record_call;
 pub mod record_fs;
 pub mod record_kmod;
+// The device-facing calls (sysfs walks, uevents, sectors, appends).
+pub mod dev;
+mod linux_dev;
+pub mod record_dev;
+pub use dev::{Entry, UeventSocket};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -241,4 +246,22 @@ pub trait Sys: Sync {
     ) -> Result<CopyStats, crate::copy::CopyError>;
     /// Top-level sources matching the copy patterns (see [`crate::copy::resolve_sources`]).
     fn resolve_sources(&self, src_root: &Path, spec: &CopySpec) -> Result<Vec<PathBuf>, crate::copy::CopyError>;
+
+    // The device-facing calls ([`dev`]).
+    /// getdents(2) with each entry's d_type (symlinks not followed), sorted by name:
+    /// a sysfs walk without a stat per entry.
+    fn list_kinds(&self, path: &Path) -> Result<Vec<Entry>, SysError>;
+    /// readlink(2) (a sysfs device's `driver` and `subsystem` links).
+    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError>;
+    /// open + pread(2) of exactly `len` bytes at `offset` (a block device's boot sector).
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError>;
+    /// open(O_CREAT|O_APPEND, 0644) + one write(2) of `data` (a line of the kernel
+    /// requests file, which several helper processes append to).
+    fn append_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// socket(NETLINK_KOBJECT_UEVENT) bound to the kernel's multicast group,
+    /// non-blocking.
+    fn uevent_open(&self) -> Result<UeventSocket, SysError>;
+    /// poll(2) `sock` up to `timeout`: None when nothing came, else every message
+    /// queued (recv until EAGAIN).
+    fn uevent_recv(&self, sock: &UeventSocket, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>, SysError>;
 }

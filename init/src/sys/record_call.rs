@@ -69,6 +69,22 @@ pub enum Call {
         dst_root: PathBuf,
         sources: Vec<PathBuf>,
     },
+    // The device-facing calls (record_dev.rs).
+    ReadLink(PathBuf),
+    /// `read_at`: `len` bytes at `offset`.
+    ReadAt {
+        path: PathBuf,
+        offset: u64,
+        len: usize,
+    },
+    Append {
+        path: PathBuf,
+        len: usize,
+    },
+    UeventOpen,
+    UeventRecv {
+        timeout: Duration,
+    },
 }
 
 impl Call {
@@ -105,6 +121,11 @@ impl Call {
             Call::Klog => "syslog",
             Call::Measure(_) => "measure",
             Call::Copy { .. } => "copy",
+            Call::ReadLink(_) => "readlink",
+            Call::ReadAt { .. } => "read",
+            Call::Append { .. } => "write",
+            Call::UeventOpen => "socket",
+            Call::UeventRecv { .. } => "poll",
         }
     }
 
@@ -139,6 +160,8 @@ impl Call {
             Call::Kill { pgid, .. } => PathBuf::from(format!("-{pgid}")),
             Call::Copy { dst_root, .. } => dst_root.clone(),
             Call::ResetSignals | Call::Power(_) | Call::Klog => PathBuf::from("-"),
+            Call::ReadLink(p) | Call::ReadAt { path: p, .. } | Call::Append { path: p, .. } => p.clone(),
+            Call::UeventOpen | Call::UeventRecv { .. } => PathBuf::from("-"),
         }
     }
 }
@@ -219,6 +242,13 @@ impl fmt::Display for Call {
                     src_root.display()
                 )
             }
+            Call::ReadLink(p) => write!(f, "readlink {}", p.display()),
+            Call::ReadAt { path, offset, len } => {
+                write!(f, "dd if={} bs=1 skip={offset} count={len}", path.display())
+            }
+            Call::Append { path, len } => write!(f, "echo >> {} ({len} bytes)", path.display()),
+            Call::UeventOpen => write!(f, "uevent socket"),
+            Call::UeventRecv { timeout } => write!(f, "uevent wait (up to {} ms)", timeout.as_millis()),
         }
     }
 }
