@@ -8,8 +8,6 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use super::chroot::{self, ScriptRunner};
 use super::config::Settings;
 use super::db::{self, Installed, Meta};
@@ -20,6 +18,7 @@ use super::fetch::{Fetcher, Location};
 use super::index::{read_index, Package};
 use super::owners::{sidecar_for, Owners};
 use super::package::{open, ApkFile, Checks};
+use super::progress::{bar, Log};
 use super::resolve::Resolver;
 use super::sign::Keyring;
 use super::upgrade::Tree;
@@ -45,39 +44,6 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub log: Vec<String>,
     pub owners: PathBuf,
-}
-
-struct Log {
-    lines: Vec<String>,
-    verbose: bool,
-    start: Instant,
-}
-
-impl Log {
-    fn say(&mut self, bar: Option<&ProgressBar>, line: String) {
-        let line = format!("[{:7.2}s] {line}", self.start.elapsed().as_secs_f64());
-        if self.verbose {
-            match bar {
-                Some(b) => b.println(&line),
-                None => eprintln!("{line}"),
-            }
-        }
-        self.lines.push(line);
-    }
-}
-
-fn bar(len: u64, what: &str, bytes: bool) -> ProgressBar {
-    let b = ProgressBar::new(len);
-    let tpl = if bytes {
-        "{prefix:>9} [{bar:30}] {bytes}/{total_bytes} {msg}"
-    } else {
-        "{prefix:>9} [{bar:30}] {pos}/{len} {msg}"
-    };
-    if let Ok(s) = ProgressStyle::with_template(tpl) {
-        b.set_style(s.progress_chars("=> "));
-    }
-    b.set_prefix(what.to_string());
-    b
 }
 
 /// A repository's arch directory. Local directories may also be flat (the files

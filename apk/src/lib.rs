@@ -20,6 +20,7 @@ pub mod index;
 pub mod install;
 pub mod owners;
 pub mod package;
+mod progress;
 pub mod resolve;
 pub mod scripts;
 pub mod sign;

@@ -151,35 +151,34 @@ pub fn config_accounts(
         return (Vec::new(), Vec::new(), log);
     }
     let (made_users, made_groups) = created_by_scripts(new);
-    let groups = groups
-        .iter()
-        .filter(|g| match made_groups.get(&g.name) {
-            Some(p) => {
-                log.push(format!(
-                    "group {}: created by {p}'s script, config entry not applied",
-                    g.name
-                ));
-                false
-            }
-            None => true,
-        })
-        .cloned()
-        .collect();
-    let users = users
-        .iter()
-        .filter(|u| match made_users.get(&u.name) {
-            Some(p) => {
-                log.push(format!(
-                    "user {}: created by {p}'s script, config entry not applied",
-                    u.name
-                ));
-                false
-            }
-            None => true,
-        })
-        .cloned()
-        .collect();
+    let groups = not_made(groups, "group", |g| &g.name, &made_groups, &mut log);
+    let users = not_made(users, "user", |u| &u.name, &made_users, &mut log);
     (groups, users, log)
+}
+
+/// The config `entries` (groups or users, named by `name`) that no package's script
+/// made (`made`: name to package), logging each one left out.
+fn not_made<T: Clone>(
+    entries: &[T],
+    what: &str,
+    name: impl Fn(&T) -> &String,
+    made: &BTreeMap<String, String>,
+    log: &mut Vec<String>,
+) -> Vec<T> {
+    entries
+        .iter()
+        .filter(|e| match made.get(name(e)) {
+            Some(p) => {
+                log.push(format!(
+                    "{what} {}: created by {p}'s script, config entry not applied",
+                    name(e)
+                ));
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect()
 }
 
 /// The `[[group]]`/`[[user]]` entries of configs/apk.toml, for names the root does

@@ -6,14 +6,13 @@
 //! Modules come from the new root (`<new_root>/lib/modules/$(uname -r)`): the
 //! initramfs copy has been freed by the copy, and zinit's services use the same tree.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::coldplug::rules::pass::{self, RulesPass};
-use crate::coldplug::{self, sysfs::Sysfs};
-use crate::config::{ColdplugMode, Config, HANDOVER_PATH};
+use crate::coldplug::rules::pass::RulesPass;
+use crate::config::Config;
 use crate::log::{self, Level};
 use crate::modules::index::ModIndex;
 use crate::modules::load::{self, Outcome, Policy, Request};
@@ -89,11 +88,7 @@ impl Hardware {
     fn index(&mut self, sys: &dyn Sys, cfg: &Config) -> Option<Arc<ModIndex>> {
         if self.index.is_none() {
             let dir = self.dir(sys, cfg);
-            // The errno as an io::Error: load_index tells "no modules" by NotFound.
-            let mut read = |p: &Path| {
-                sys.read(p)
-                    .map_err(|e| std::io::Error::from_raw_os_error(e.errno.raw_os_error()))
-            };
+            let mut read = |p: &Path| crate::modules::moved::read_io(sys, p);
             self.index = Some(crate::modules::tree::load_index(&dir, &mut read).map(Arc::new));
         }
         self.index.clone().flatten()
@@ -202,180 +197,6 @@ impl Hardware {
         }
         outcomes
     }
-
-    /// The `hardware` stage.
-    pub fn coldplug(
-        &mut self,
-        sys: &dyn Sys,
-        cfg: &Config,
-        mode: ColdplugMode,
-        timeout: Duration,
-        report: &mut BootReport,
-    ) {
-        let t0 = log::since_boot();
-        match mode {
-            ColdplugMode::Off => log::stage(Level::Info, Stage::Hardware, "coldplug off (zos.coldplug=off)"),
-            ColdplugMode::Udev => self.udev(sys, cfg, timeout, report),
-            ColdplugMode::Native => self.native(sys, cfg, timeout, report),
-        }
-        log::stage(
-            Level::Info,
-            Stage::Hardware,
-            &format!(
-                "{} coldplug took {}",
-                mode,
-                log::ms(log::since_boot().saturating_sub(t0))
-            ),
-        );
-    }
-
-    fn native(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
-        let Some(idx) = self.index(sys, cfg) else {
-            return;
-        };
-        let conf = self.conf(cfg);
-        let (mut devs, err) = Sysfs::open(&self.sysfs);
-        if let Some(e) = err {
-            log::stage(
-                Level::Warn,
-                Stage::Hardware,
-                &format!("uevent socket: {}; scanning /sys only", crate::error::errno_text(e)),
-            );
-        }
-        let mut requested: HashSet<String> = HashSet::new();
-        let (mut loaded, mut failed) = (0usize, 0usize);
-        // The rules tier (coldplug/rules): evaluated for each new device in the same
-        // round as its modalias, and once more after the loop for devices without one.
-        let mut rules = self
-            .rules
-            .take()
-            .unwrap_or_else(|| RulesPass::new(&root_of(cfg), &self.sysfs));
-        let sysfs = self.sysfs.clone();
-        let base = Duration::from_millis(cfg.coldplug_quiet_ms);
-        let quiet = || coldplug::late::quiet_now(sys, &sysfs, base);
-        let mut handle = |aliases: &[String]| -> Vec<String> {
-            let mut unmatched = Vec::new();
-            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
-            for a in aliases {
-                let mods: Vec<String> = idx
-                    .aliases
-                    .lookup(a)
-                    .into_iter()
-                    .filter(|m| !conf.blacklist.contains(m))
-                    .collect();
-                if mods.is_empty() && idx.builtin_aliases.lookup(a).is_empty() {
-                    unmatched.push(a.clone());
-                }
-                for m in mods {
-                    if requested.insert(m.clone()) {
-                        reqs.push(Request {
-                            name: m,
-                            via: format!("coldplug {a}"),
-                        });
-                    }
-                }
-            }
-            self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
-            unmatched
-        };
-        let sum = coldplug::native(&mut devs, timeout, &quiet, &mut handle);
-        loop {
-            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(), &mut requested);
-            if reqs.is_empty() {
-                break;
-            }
-            self.load_counted(sys, cfg, &reqs, report, (&mut loaded, &mut failed));
-        }
-        log::stage(
-            Level::Info,
-            Stage::Hardware,
-            &format!(
-                "{} devices, {loaded} modules loaded, {failed} failed, {} without a module, {} rounds{}",
-                sum.devices,
-                sum.unmatched.len(),
-                sum.rounds,
-                if sum.timed_out {
-                    " (stopped at coldplug_timeout_ms)"
-                } else {
-                    ""
-                }
-            ),
-        );
-        if self.defer_unmatched {
-            self.unmatched = Some(sum.unmatched);
-        } else {
-            write_unmatched(sys, &root_of(cfg), &sum.unmatched);
-        }
-    }
-
-    /// Write the list [`Hardware::defer_unmatched`] kept (the new root is complete).
-    pub fn write_unmatched(&mut self, sys: &dyn Sys, cfg: &Config) {
-        if let Some(list) = self.unmatched.take() {
-            write_unmatched(sys, &root_of(cfg), &list);
-        }
-    }
-
-    /// [`Hardware::load`], counting (loaded, failed).
-    fn load_counted(
-        &mut self,
-        sys: &dyn Sys,
-        cfg: &Config,
-        reqs: &[Request],
-        report: &mut BootReport,
-        counts: (&mut usize, &mut usize),
-    ) {
-        if reqs.is_empty() {
-            return;
-        }
-        for o in self.load(sys, cfg, reqs, report) {
-            match o.result {
-                Ok(_) => *counts.0 += 1,
-                Err(_) => *counts.1 += 1,
-            }
-        }
-    }
-
-    fn udev(&mut self, sys: &dyn Sys, cfg: &Config, timeout: Duration, report: &mut BootReport) {
-        let root = root_of(cfg);
-        if coldplug::udev::find(sys, &root).is_none() {
-            log::stage(
-                Level::Warn,
-                Stage::Hardware,
-                &format!(
-                    "udev mode but no udevd/udevadm in {}: native coldplug instead",
-                    root.display()
-                ),
-            );
-            return self.native(sys, cfg, timeout, report);
-        }
-        let before = proc_modules(sys);
-        let env = crate::emergency::handover_env(HANDOVER_PATH);
-        let start = log::since_boot();
-        let mut warn = |w: &str| log::stage(Level::Warn, Stage::Hardware, &format!("udev: {w}"));
-        if let Err(e) = coldplug::udev::run(sys, &root, &env, timeout, &mut warn) {
-            let line = format!("hardware: udev: {e}");
-            log::warn(&line);
-        }
-        let took = log::since_boot().saturating_sub(start);
-        let after = proc_modules(sys);
-        let new: BTreeSet<&String> = after.difference(&before).collect();
-        for m in &new {
-            report.modules.push(ModuleRecord {
-                name: m.to_string(),
-                via: "udev".into(),
-                start,
-                took,
-                error: None,
-            });
-        }
-        let names: Vec<&str> = new.iter().map(|s| s.as_str()).collect();
-        log::stage(
-            Level::Info,
-            Stage::Hardware,
-            &format!("udevd loaded {} modules: {}", new.len(), names.join(" ")),
-        );
-        self.loaded = Some(after);
-    }
 }
 
 fn module_of(e: &ModError) -> String {
@@ -403,18 +224,9 @@ fn proc_modules(sys: &dyn Sys) -> HashSet<String> {
         .unwrap_or_default()
 }
 
-/// One modalias a line, for a later service that fetches remote-tier modules.
-fn write_unmatched(sys: &dyn Sys, root: &Path, unmatched: &[String]) {
-    let path = root.join(UNMATCHED);
-    let mut text = unmatched.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    // write_file creates the parent directories.
-    if let Err(e) = sys.write_file(&path, text.as_bytes()) {
-        log::stage(Level::Warn, Stage::Hardware, &e.to_string());
-    }
-}
+/// The `hardware` stage (native or udev coldplug): its own file, same `Hardware`.
+#[path = "hardware_coldplug.rs"]
+mod coldplug_stage;
 
 #[cfg(test)]
 #[path = "hardware_tests.rs"]

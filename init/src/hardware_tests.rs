@@ -43,8 +43,12 @@ fn rec(cfg: &Config, more: &[&str]) -> RecordSys {
         executables,
         // DATA has a `..` in it: the loader's `from` is what realpath makes of it.
         realpaths: vec![(PathBuf::from(DATA), std::fs::canonicalize(DATA).unwrap())],
-        // The module tree is a fixture on disk.
-        host_dirs: vec![PathBuf::from(DATA), std::fs::canonicalize(DATA).unwrap()],
+        // The module tree and /sys are fixtures on disk.
+        host_dirs: vec![
+            PathBuf::from(DATA),
+            std::fs::canonicalize(DATA).unwrap(),
+            root.with_file_name("sys"),
+        ],
         ..Default::default()
     }
 }

@@ -33,6 +33,7 @@ pub extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_ch
         })
         .collect();
     if let Some(name) = modprobe::request_of(LinuxSys.pid(), &args) {
+        log::open_kmsg();
         return modprobe::helper(&LinuxSys, name, std::path::Path::new(modprobe::REQUESTS));
     }
     pid1()

@@ -9,7 +9,6 @@
 //! switch_root [`restore_and_collect`] puts the kernel's path back (the new root's own
 //! /sbin/modprobe answers after the handover) and moves the lines into the boot report.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +20,6 @@ use crate::log;
 use crate::modules::index::{ModIndex, Resolved};
 use crate::modules::load::Request;
 use crate::modules::lookup;
-use crate::modules::options::ModprobeConf;
 use crate::report::{BootReport, ModuleRecord};
 use crate::sys::Sys;
 
@@ -82,10 +80,11 @@ pub fn restore_and_collect(sys: &dyn Sys, report: &mut BootReport, requests: &Pa
         }
     }
     ANSWERING.store(false, Ordering::Relaxed);
-    let text = std::fs::read_to_string(requests).unwrap_or_default();
+    let text = sys.read(requests).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
     // Read once: the new root sees this devtmpfs too (the lookup goes with it).
-    let _ = std::fs::remove_file(requests);
-    let _ = std::fs::remove_file(LOOKUP);
+    let _ = sys.unlink(requests, false);
+    let _ = sys.unlink(Path::new(LOOKUP), false);
     report.modules.extend(text.lines().filter_map(parse_line));
 }
 
@@ -115,26 +114,25 @@ fn format_line(r: &ModuleRecord) -> String {
 
 /// The module tree to answer from: the initramfs's own while it is there (before the
 /// copy, or with `copy = off`), else the new root's.
-fn tree(release: &str) -> Option<(PathBuf, PathBuf)> {
+fn tree(sys: &dyn Sys, release: &str) -> Option<(PathBuf, PathBuf)> {
     let new_root = PathBuf::from(Config::default().new_root);
     [PathBuf::from("/"), new_root]
         .into_iter()
         .map(|root| (root.join("lib/modules").join(release), root))
-        .find(|(dir, _)| dir.join("modules.dep").is_file())
+        .find(|(dir, _)| sys.exists(&dir.join("modules.dep")).unwrap_or(false))
 }
 
 /// Answer one request: resolve `name` (module or alias, modprobe.d `blacklist`
 /// applying to aliases), load it with its dependencies, record it. 0 when loaded,
 /// built in or already there; 1 otherwise (the kernel only logs the status).
+/// The caller opens the kmsg for the log first (main.rs).
 pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
-    log::open_kmsg();
-    let release = rustix::system::uname().release().to_string_lossy().into_owned();
+    let release = sys.uname_release();
     let via = format!("kernel request {name}");
     let start = log::since_boot();
     let record = |r: ModuleRecord| {
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(requests) {
-            let _ = f.write_all(format_line(&r).as_bytes());
-        }
+        // Nowhere to report a failure to: the kernel only logs the exit status.
+        let _ = sys.append_file(requests, format_line(&r).as_bytes());
     };
     let fail = |why: String| {
         log::info(&format!("modprobe: {via}: {why}"));
@@ -147,11 +145,14 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
         });
         1
     };
-    let Some((dir, root)) = tree(&release) else {
+    let Some((dir, root)) = tree(sys, &release) else {
         return fail(format!("no lib/modules/{release}/modules.dep in / or the new root"));
     };
     let stamp = lookup::stamp(sys, &dir, None);
-    let known = std::fs::read_to_string(LOOKUP).ok();
+    let known = sys
+        .read(Path::new(LOOKUP))
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
     let quick = known.as_deref().and_then(|t| lookup::may_resolve(t, &stamp, name));
     if quick == Some(false) {
         return fail(format!("no module or alias `{name}` in {}", dir.display()));
@@ -169,7 +170,7 @@ pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
         // The first request (or the first after the index changed) makes the lookup.
         let _ = lookup::publish(sys, Path::new(LOOKUP), &lookup::build(&idx, &stamp));
     }
-    let conf = ModprobeConf::load(&[&root.join("etc/modprobe.d"), &root.join("lib/modprobe.d")]);
+    let conf = crate::modules::tree::read_conf(&root);
     let mods = match idx.resolve(name) {
         Resolved::Modules(m) if m == [crate::modules::normalize(name)] => m,
         Resolved::Modules(m) => m.into_iter().filter(|m| !conf.blacklist.contains(m)).collect(),
@@ -215,6 +216,7 @@ pub fn publish_lookup(sys: &dyn Sys, idx: &ModIndex, dir: &Path, moved_to: &Path
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::record::RecordSys;
 
     #[test]
     fn only_the_kernels_argv_shape_outside_pid1_is_a_request() {
@@ -244,7 +246,10 @@ mod tests {
             ..ok.clone()
         };
         std::fs::write(&file, format_line(&ok) + &format_line(&bad)).unwrap();
-        let sys = crate::sys::record::RecordSys::default();
+        let sys = RecordSys {
+            host_dirs: vec![t.path().to_path_buf()],
+            ..Default::default()
+        };
         let mut report = BootReport::default();
         restore_and_collect(&sys, &mut report, &file);
         assert_eq!(report.modules[0], ok);
@@ -252,6 +257,37 @@ mod tests {
             report.modules[1].error.as_deref(),
             Some("no module or alias `net-pf-99` in /x")
         );
-        assert!(!file.exists(), "read once");
+        let rm = format!("rm {}", file.display());
+        assert!(sys.calls().contains(&rm), "read once: {:?}", sys.calls());
+        assert!(sys.calls().contains(&format!("rm {LOOKUP}")));
+    }
+
+    #[test]
+    fn a_request_without_a_module_tree_appends_its_failure() {
+        let sys = RecordSys {
+            release: "6.1.0-none".into(),
+            ..Default::default()
+        };
+        let requests = Path::new("/dev/.req");
+        assert_eq!(helper(&sys, "fs-nosuch", requests), 1);
+        let appended = sys.dev.appended.borrow();
+        let [(path, line)] = appended.as_slice() else {
+            panic!("one line appended: {appended:?}")
+        };
+        assert_eq!(path, requests);
+        let r = parse_line(std::str::from_utf8(line).unwrap().trim_end()).unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.via.as_str()),
+            ("fs-nosuch", "kernel request fs-nosuch")
+        );
+        assert_eq!(
+            r.error.as_deref(),
+            Some("no lib/modules/6.1.0-none/modules.dep in / or the new root")
+        );
+        assert!(
+            sys.calls()[..2].iter().all(|c| c.starts_with("test -e ")),
+            "{:?}",
+            sys.calls()
+        );
     }
 }

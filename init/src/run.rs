@@ -6,18 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::copy::CopySpec;
 use crate::debug;
 use crate::emergency;
 use crate::error::{InitError, StepError};
 use crate::fit;
 use crate::log::{self, Level};
-#[cfg(feature = "debug-inject")]
-use crate::modules::load::Request;
 use crate::plan::{self, Planned, Step};
-use crate::report::{BootReport, CopySummary, StageTime, BOOT_JSON};
+use crate::report::{BootReport, StageTime};
 use crate::stage::Stage;
-use crate::switch_root::{self, Handover};
 use crate::sys::Sys;
 
 /// Walks a plan through the seam. Its state is its own: callers give the inputs at
@@ -262,121 +258,6 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// switch_root and exec; right before exec (in the new root) the report is
-    /// completed, summarised on the console and written to /run/zos-init/boot.json.
-    fn switch(&mut self, new_root: &str, target: &str, argv: &[String], env_path: &str) -> Result<(), StepError> {
-        let sys = self.sys;
-        let env = emergency::handover_env(env_path);
-        let h = Handover {
-            new_root,
-            target,
-            argv,
-            env: &env,
-            bound: self.bound,
-        };
-        let started = self.started;
-        let stage_start = self.report.stages.last().map(|t| t.start + t.took).unwrap_or(started);
-        // /init goes with the old root: the new root's own modprobe from here on.
-        crate::modprobe::restore_and_collect(sys, &mut self.report, Path::new(crate::modprobe::REQUESTS));
-        let report = &mut self.report;
-        let mut last_words = || {
-            // chroot done: the new root is "/" now, for any report after this.
-            emergency::set_report_root(Some("/"));
-            let now = log::since_boot();
-            let took = now.saturating_sub(stage_start);
-            log::stage(Level::Info, Stage::Switch, &format!("done in {}", log::ms(took)));
-            report.stages.push(StageTime {
-                stage: Stage::Switch,
-                start: stage_start,
-                took,
-            });
-            report.handover = Some(now);
-            report.exec = argv.to_vec();
-            (report.warnings, report.errors) = log::problems();
-            log::info(&format!("summary: {}", report.summary()));
-            if let Err(e) = sys.write_file(Path::new(BOOT_JSON), report.to_json().as_bytes()) {
-                log::warn(&format!("report: {e}"));
-            }
-            log::info(&format!(
-                "init phase done in {} (started at {:.3} s, handover at {:.3} s): exec {}",
-                log::ms(now.saturating_sub(started)),
-                started.as_secs_f64(),
-                now.as_secs_f64(),
-                argv.join(" ")
-            ));
-            // After chroot this is the new root's proc: the limit is back for
-            // everything that runs after us.
-            log::restore_kmsg_limit();
-        };
-        switch_root::switch_root(sys, &h, &mut last_words)?;
-        Ok(())
-    }
-
-    /// Debug-file injection (docs/INIT.md): never fails the boot.
-    #[cfg(feature = "debug-inject")]
-    fn debug_stage(&mut self, image_says: bool) {
-        let plan = debug::decide(self.init_debug_present, image_says, &self.debug_flags);
-        if !plan.enabled {
-            log::stage(Level::Debug, Stage::Debug, &format!("injection off ({})", plan.why));
-            return;
-        }
-        let (sys, cfg) = (self.sys, &self.cfg);
-        let (hw, report) = (&mut self.hw, &mut self.report);
-        let mut load = |names: &[&str]| {
-            let reqs: Vec<Request> = names
-                .iter()
-                .map(|n| Request {
-                    name: n.to_string(),
-                    via: "debug disk".into(),
-                })
-                .collect();
-            hw.load(sys, cfg, &reqs, report);
-        };
-        debug::inject(sys, &plan, &cfg.new_root, &mut load);
-    }
-
-    /// A release build has no injection: say so if the cmdline asked for it.
-    #[cfg(not(feature = "debug-inject"))]
-    fn debug_stage(&mut self, _image_says: bool) {
-        if self.debug_flags != debug::DebugFlags::default() {
-            log::stage(
-                Level::Warn,
-                Stage::Debug,
-                "zos.debug* ignored: this is a release build without debug injection",
-            );
-        }
-    }
-
-    fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
-        let sources = crate::copy::resolve_sources(self.sys.fs(), &self.src_root, spec)?;
-        let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
-        log::stage(Level::Info, Stage::Copy, &format!("{} -> {dst}", list.join(" ")));
-        let mut warn = |w: &str| log::stage(Level::Warn, Stage::Copy, w);
-        let stats = crate::copy::copy_tree(self.sys.fs(), &self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
-        self.report.copy = Some(CopySummary {
-            files: stats.files,
-            dirs: stats.dirs,
-            symlinks: stats.symlinks,
-            bytes: stats.bytes,
-            freed_bytes: stats.freed_bytes,
-        });
-        log::stage(
-            Level::Info,
-            Stage::Copy,
-            &format!(
-                "{} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
-                stats.files,
-                fit::mib(stats.bytes),
-                stats.dirs,
-                stats.symlinks,
-                stats.hardlinks,
-                stats.nodes,
-                fit::mib(stats.freed_bytes)
-            ),
-        );
-        Ok(())
-    }
-
     /// `zos.break=`: a shell before the stage; the boot goes on when it exits.
     fn break_shell(&self, stage: Stage) {
         let cfg = &self.cfg;
@@ -423,6 +304,10 @@ mod overlap;
 /// The new-root steps (copy, bind, auto): their own file, same `Runner`.
 #[path = "run_root.rs"]
 mod root;
+
+/// The last two stages (debug injection, switch_root): their own file, same `Runner`.
+#[path = "run_switch.rs"]
+mod switch;
 
 #[cfg(test)]
 #[path = "run_tests.rs"]

@@ -122,7 +122,7 @@ impl<'a> Runner<'a> {
         hw.moves_to = Some(inputs.to.clone());
         hw.defer_unmatched = true;
         let native = matches!(task, Task::Coldplug { mode, .. } if *mode == ColdplugMode::Native);
-        let rules = native.then(|| RulesPass::new(&initramfs_root(&self.cfg), &hw.sysfs));
+        let rules = native.then(|| RulesPass::new(self.sys, &initramfs_root(&self.cfg), &hw.sysfs));
         hw.set_inputs(inputs.conf.clone(), rules);
         hw
     }

@@ -59,8 +59,8 @@ fn recorder(s: &Scene, frees: &[&PathBuf]) -> RecordSys {
         mount_points: vec![PathBuf::from(&s.cfg.new_root)],
         // DATA has a `..` in it: the loader's `from` is what realpath makes of it.
         realpaths: vec![(PathBuf::from(DATA), s.old.clone())],
-        // The module trees are fixtures on disk.
-        host_dirs: vec![s.old.clone(), s.new.clone()],
+        // The module trees and /sys are fixtures on disk.
+        host_dirs: vec![s.old.clone(), s.new.clone(), s.sysfs.clone()],
         ..Default::default()
     };
     // The copy's destination, in the recorder's tree as in the scene's.

@@ -13,6 +13,7 @@ use crate::fit::{self, mib};
 use crate::log::{self, Level};
 use crate::newroot::{self, Facts};
 use crate::plan::{self, Step};
+use crate::report::CopySummary;
 use crate::stage::Stage;
 use crate::sys::MountChange;
 
@@ -141,6 +142,36 @@ impl Runner<'_> {
                 "bind: removed what the copy leaves out ({entries} entries, {}): {}",
                 mib(bytes),
                 gone.join(" ")
+            ),
+        );
+        Ok(())
+    }
+
+    pub(super) fn copy(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
+        let sources = crate::copy::resolve_sources(self.sys.fs(), &self.src_root, spec)?;
+        let list: Vec<_> = sources.iter().map(|s| s.display().to_string()).collect();
+        log::stage(Level::Info, Stage::Copy, &format!("{} -> {dst}", list.join(" ")));
+        let mut warn = |w: &str| log::stage(Level::Warn, Stage::Copy, w);
+        let stats = crate::copy::copy_tree(self.sys.fs(), &self.src_root, Path::new(dst), &sources, spec, &mut warn)?;
+        self.report.copy = Some(CopySummary {
+            files: stats.files,
+            dirs: stats.dirs,
+            symlinks: stats.symlinks,
+            bytes: stats.bytes,
+            freed_bytes: stats.freed_bytes,
+        });
+        log::stage(
+            Level::Info,
+            Stage::Copy,
+            &format!(
+                "{} files ({}), {} dirs, {} symlinks, {} hard links, {} nodes; {} freed from the initramfs",
+                stats.files,
+                fit::mib(stats.bytes),
+                stats.dirs,
+                stats.symlinks,
+                stats.hardlinks,
+                stats.nodes,
+                fit::mib(stats.freed_bytes)
             ),
         );
         Ok(())

@@ -28,18 +28,6 @@ const PENDING: &[(&str, &str)] = &[
     // The debug overlay is a second small copy engine (debug builds only); it moves
     // with the copy engine.
     ("debug/overlay.rs", "debug copy engine: lstat/readlink/open/fstat/mknod"),
-    ("debug/label.rs", "reads /sys/class/block and block-device sectors"),
-    // The coldplug reads sysfs (thousands of small files) and a netlink uevent
-    // socket; it needs read_link and a socket/poll pair on the seam.
-    ("coldplug/sysfs.rs", "netlink uevent socket + poll; sysfs modalias walk"),
-    ("coldplug/rules/device.rs", "sysfs attribute reads and driver symlinks"),
-    ("coldplug/rules/mod.rs", "reads the udev rules directories"),
-    // Run by the kernel as a separate process (`/init -q -- name`): uname and the
-    // requests file (append).
-    (
-        "modprobe.rs",
-        "kernel-request helper: uname, append to the requests file",
-    ),
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -4,56 +4,47 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rustix::event::{poll, PollFd, PollFlags};
-use rustix::fd::OwnedFd;
-use rustix::net::{netlink, AddressFamily, RecvFlags, SocketFlags, SocketType};
-
 use super::Devices;
+use crate::error::SysError;
+use crate::sys::{Kind, Sys, UeventSocket};
 
-pub struct Sysfs {
+pub struct Sysfs<'a> {
+    sys: &'a dyn Sys,
     root: PathBuf,
-    sock: Option<OwnedFd>,
+    sock: Option<UeventSocket>,
 }
 
-impl Sysfs {
+impl<'a> Sysfs<'a> {
     /// Open the uevent socket first, so that no device added between the first walk
     /// and the first wait is missed. Without it (no netlink), scans only; the error
     /// is returned for the log.
-    pub fn open(sysfs: &Path) -> (Sysfs, Option<rustix::io::Errno>) {
-        let sock = uevent_socket();
-        let err = sock.as_ref().err().copied();
+    pub fn open(sys: &'a dyn Sys, sysfs: &Path) -> (Sysfs<'a>, Option<SysError>) {
+        let (sock, err) = match sys.uevent_open() {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
         (
             Sysfs {
+                sys,
                 root: sysfs.to_path_buf(),
-                sock: sock.ok(),
+                sock,
             },
             err,
         )
     }
 }
 
-fn uevent_socket() -> Result<OwnedFd, rustix::io::Errno> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::NETLINK,
-        SocketType::DGRAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        Some(netlink::KOBJECT_UEVENT),
-    )?;
-    // Group 1: the kernel's own events (udevd re-broadcasts on group 2).
-    rustix::net::bind(&fd, &netlink::SocketAddrNetlink::new(0, 1))?;
-    Ok(fd)
-}
-
 /// Every `modalias` under `dir`, depth first; symlinks (the class/bus views) are not
 /// followed, so each device is seen once.
-pub fn walk(dir: &Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            walk(&e.path(), out);
-        } else if ft.is_file() && e.file_name() == "modalias" {
-            if let Ok(s) = std::fs::read_to_string(e.path()) {
+pub fn walk(sys: &dyn Sys, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = sys.list_kinds(dir) else { return };
+    for e in entries {
+        let path = dir.join(&e.name);
+        if e.kind == Kind::Dir {
+            walk(sys, &path, out);
+        } else if e.kind == Kind::File && e.name == "modalias" {
+            if let Ok(bytes) = sys.read(&path) {
+                let s = String::from_utf8_lossy(&bytes);
                 let s = s.trim();
                 if !s.is_empty() && !out.iter().any(|x| x == s) {
                     out.push(s.to_string());
@@ -79,10 +70,10 @@ pub fn parse_uevent(msg: &[u8]) -> Option<String> {
     alias.filter(|a| add && !a.is_empty())
 }
 
-impl Devices for Sysfs {
+impl Devices for Sysfs<'_> {
     fn scan(&mut self) -> Vec<String> {
         let mut out = Vec::new();
-        walk(&self.root.join("devices"), &mut out);
+        walk(self.sys, &self.root.join("devices"), &mut out);
         out
     }
 
@@ -91,33 +82,15 @@ impl Devices for Sysfs {
             std::thread::sleep(timeout);
             return None;
         };
-        let ts = rustix::time::Timespec {
-            tv_sec: timeout.as_secs() as i64,
-            tv_nsec: timeout.subsec_nanos() as i64,
-        };
-        let mut fds = [PollFd::new(sock, PollFlags::IN)];
-        match poll(&mut fds, Some(&ts)) {
-            Ok(n) if n > 0 => {}
-            _ => return None,
-        }
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 8192];
-        // Drain what is queued; the socket is non-blocking.
-        while let Ok((n, _)) = rustix::net::recv(sock, &mut buf[..], RecvFlags::empty()) {
-            if n == 0 {
-                break;
-            }
-            if let Some(a) = parse_uevent(&buf[..n.min(buf.len())]) {
-                out.push(a);
-            }
-        }
-        Some(out)
+        let msgs = self.sys.uevent_recv(sock, timeout).ok()??;
+        Some(msgs.iter().filter_map(|m| parse_uevent(m)).collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::record::RecordSys;
 
     #[test]
     fn walks_a_fake_sysfs_without_following_links() {
@@ -128,10 +101,51 @@ mod tests {
         std::fs::write(d.join("virtio0/modalias"), "virtio:d00000001v00001AF4\n").unwrap();
         std::fs::write(d.join("virtio0/uevent"), "MODALIAS=x\n").unwrap();
         std::os::unix::fs::symlink(&d, t.path().join("devices/loop")).unwrap();
+        let sys = RecordSys {
+            host_dirs: vec![t.path().to_path_buf()],
+            ..Default::default()
+        };
         let mut out = Vec::new();
-        walk(&t.path().join("devices"), &mut out);
+        walk(&sys, &t.path().join("devices"), &mut out);
         out.sort();
         assert_eq!(out, vec!["pci:v00001AF4d00001000", "virtio:d00000001v00001AF4"]);
+        let reads = sys.calls().iter().filter(|c| c.starts_with("cat ")).count();
+        assert_eq!(reads, 2, "only the modalias files are read: {:?}", sys.calls());
+    }
+
+    #[test]
+    fn waits_for_add_events_and_scans_only_without_a_socket() {
+        let sys = RecordSys::default();
+        sys.dev.uevents.borrow_mut().extend([
+            Some(vec![
+                b"add@/x\0ACTION=add\0MODALIAS=virtio:d1\0".to_vec(),
+                b"remove@/y\0ACTION=remove\0MODALIAS=virtio:d2\0".to_vec(),
+            ]),
+            None,
+        ]);
+        let (mut devs, err) = Sysfs::open(&sys, Path::new("/sys"));
+        assert!(err.is_none());
+        assert_eq!(
+            devs.wait(Duration::from_millis(20)),
+            Some(vec!["virtio:d1".to_string()])
+        );
+        assert_eq!(devs.wait(Duration::from_millis(20)), None);
+        assert_eq!(devs.scan(), Vec::<String>::new(), "no /sys/devices in the recorder");
+        assert_eq!(
+            sys.calls()[..3],
+            [
+                "uevent socket",
+                "uevent wait (up to 20 ms)",
+                "uevent wait (up to 20 ms)"
+            ]
+        );
+
+        let nonet = RecordSys::default();
+        nonet.fail_on("socket", "-", crate::sys::Errno::AFNOSUPPORT);
+        let (mut devs, err) = Sysfs::open(&nonet, Path::new("/sys"));
+        assert_eq!(err.map(|e| e.errno), Some(crate::sys::Errno::AFNOSUPPORT));
+        assert_eq!(devs.wait(Duration::from_millis(1)), None);
+        assert!(!nonet.calls().iter().any(|c| c.starts_with("uevent wait")));
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
 fn find_device(sys: &dyn Sys, source: &Source, wait: Duration) -> Option<PathBuf> {
     let look = || match source {
         Source::Device(d) => Some(PathBuf::from(d)).filter(|p| sys.exists(p).unwrap_or(false)),
-        Source::Label(l) => label::find(l, Path::new("/sys/class/block"), Path::new("/dev")),
+        Source::Label(l) => label::find(sys, l, Path::new("/sys/class/block"), Path::new("/dev")),
     };
     let has_disks = sys
         .list_dir(Path::new("/sys/class/block"))

@@ -1,9 +1,9 @@
 //! Find a FAT volume by its label without udev: read the boot sector of each block
 //! device in /sys/class/block and compare the BPB volume label.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use crate::sys::Sys;
 
 /// The label in a FAT boot sector, if the sector is FAT12/16/32.
 pub fn fat_label(sector: &[u8]) -> Option<String> {
@@ -25,22 +25,19 @@ pub fn fat_label(sector: &[u8]) -> Option<String> {
 
 /// `/dev/<name>` of the first block device (in name order) whose FAT label is `label`.
 /// `sys` and `dev` are the roots of /sys/class/block and /dev (tests pass temp dirs).
-pub fn find(label: &str, sys_class_block: &Path, dev: &Path) -> Option<PathBuf> {
-    let mut names: Vec<String> = std::fs::read_dir(sys_class_block)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
+pub fn find(sys: &dyn Sys, label: &str, sys_class_block: &Path, dev: &Path) -> Option<PathBuf> {
+    // list_dir returns the names sorted.
+    let names = sys.list_dir(sys_class_block).ok()?;
     names.into_iter().map(|n| dev.join(n)).find(|path| {
-        let mut sector = [0u8; 512];
-        File::open(path).and_then(|mut f| f.read_exact(&mut sector)).is_ok()
-            && fat_label(&sector).is_some_and(|l| l.eq_ignore_ascii_case(label))
+        sys.read_at(path, 0, 512)
+            .is_ok_and(|sector| fat_label(&sector).is_some_and(|l| l.eq_ignore_ascii_case(label)))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::record::RecordSys;
 
     fn sector(fat32: bool, label: &[u8; 11]) -> Vec<u8> {
         let mut s = vec![0u8; 512];
@@ -69,14 +66,30 @@ mod tests {
     #[test]
     fn finds_the_device_by_label() {
         let t = tempfile::tempdir().unwrap();
-        let (sys, dev) = (t.path().join("sys"), t.path().join("dev"));
-        std::fs::create_dir_all(&sys).unwrap();
+        let dev = t.path().join("dev");
         std::fs::create_dir_all(&dev).unwrap();
-        for (name, label) in [("sda", b"OTHER      "), ("sdb1", b"ZOSDEBUG   ")] {
-            std::fs::create_dir(sys.join(name)).unwrap();
-            std::fs::write(dev.join(name), sector(true, label)).unwrap();
+        let rec = RecordSys {
+            host_dirs: vec![dev.clone()],
+            ..Default::default()
+        };
+        let class = Path::new("/sys/class/block");
+        rec.tree.borrow_mut().dir("/sys/class/block", 1);
+        // sda's node is gone (a removed disk): its read fails and the search goes on.
+        for (name, label) in [
+            ("sda", None),
+            ("sdb", Some(b"OTHER      ")),
+            ("sdb1", Some(b"ZOSDEBUG   ")),
+        ] {
+            rec.tree.borrow_mut().dir(&format!("/sys/class/block/{name}"), 1);
+            if let Some(label) = label {
+                std::fs::write(dev.join(name), sector(true, label)).unwrap();
+            }
         }
-        assert_eq!(find("zosdebug", &sys, &dev), Some(dev.join("sdb1")));
-        assert_eq!(find("MISSING", &sys, &dev), None);
+        assert_eq!(find(&rec, "zosdebug", class, &dev), Some(dev.join("sdb1")));
+        let reads: Vec<String> = rec.calls().into_iter().filter(|c| c.starts_with("dd ")).collect();
+        let read = |n: &str| format!("dd if={} bs=1 skip=0 count=512", dev.join(n).display());
+        assert_eq!(reads, vec![read("sda"), read("sdb"), read("sdb1")]);
+        assert_eq!(find(&rec, "MISSING", class, &dev), None);
+        assert_eq!(find(&rec, "zosdebug", Path::new("/sys/nope"), &dev), None);
     }
 }

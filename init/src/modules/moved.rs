@@ -85,15 +85,20 @@ impl Kmod for Moved<'_> {
     }
 }
 
+/// `sys.read(path)` with the errno as an io::Error: the index loader
+/// ([`ModIndex::load_with`](crate::modules::index::ModIndex::load_with)) tells "no
+/// modules" by NotFound.
+pub fn read_io(sys: &dyn Sys, path: &Path) -> std::io::Result<Vec<u8>> {
+    sys.read(path)
+        .map_err(|e| std::io::Error::from_raw_os_error(e.errno.raw_os_error()))
+}
+
 /// Read an index file of `from` (`modules.dep`...), or its copy in `to` once freed:
 /// the same rule as [`Moved`], for the depmod files read while the copy runs.
 /// The errno comes back as an io::Error: the index loader tells "no modules" by
 /// NotFound.
 pub fn read_either(sys: &dyn Sys, path: &Path, from: &Path, to: &Path) -> std::io::Result<Vec<u8>> {
-    let read = |p: &Path| {
-        sys.read(p)
-            .map_err(|e| std::io::Error::from_raw_os_error(e.errno.raw_os_error()))
-    };
+    let read = |p: &Path| read_io(sys, p);
     match read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match path.strip_prefix(from) {
             Ok(rel) => read(&to.join(rel)),

@@ -8,6 +8,7 @@ use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
+use super::{linux_dev, Entry, UeventSocket};
 use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Version};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -229,6 +230,26 @@ impl Sys for LinuxSys {
 
     fn fs(&self) -> &dyn super::FsOps {
         self
+    }
+
+    // The device-facing calls (linux_dev.rs).
+    fn list_kinds(&self, path: &Path) -> Result<Vec<Entry>, SysError> {
+        linux_dev::list_kinds(path)
+    }
+    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError> {
+        linux_dev::read_link(path)
+    }
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError> {
+        linux_dev::read_at(path, offset, len)
+    }
+    fn append_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        linux_dev::append_file(path, data)
+    }
+    fn uevent_open(&self) -> Result<UeventSocket, SysError> {
+        linux_dev::uevent_open()
+    }
+    fn uevent_recv(&self, sock: &UeventSocket, timeout: std::time::Duration) -> Result<Option<Vec<Vec<u8>>>, SysError> {
+        linux_dev::uevent_recv(sock, timeout)
     }
 }
 

@@ -21,6 +21,11 @@ mod linux_fs;
 pub mod record_fsops;
 pub mod record_memfs;
 pub use fs_ops::{FileStat, FsOps, Handle, ListError, Make, NodeKind, Open, RangeError, Target, Time};
+// The device-facing calls (sysfs walks, uevents, sectors, appends).
+pub mod dev;
+mod linux_dev;
+pub mod record_dev;
+pub use dev::{Entry, UeventSocket};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -226,4 +231,22 @@ pub trait Sys: Sync {
     fn klog(&self) -> Result<Vec<u8>, SysError>;
     /// The file-level calls the copy engine is built on (see [`FsOps`]).
     fn fs(&self) -> &dyn FsOps;
+
+    // The device-facing calls ([`dev`]).
+    /// getdents(2) with each entry's d_type (symlinks not followed), sorted by name:
+    /// a sysfs walk without a stat per entry.
+    fn list_kinds(&self, path: &Path) -> Result<Vec<Entry>, SysError>;
+    /// readlink(2) (a sysfs device's `driver` and `subsystem` links).
+    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError>;
+    /// open + pread(2) of exactly `len` bytes at `offset` (a block device's boot sector).
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError>;
+    /// open(O_CREAT|O_APPEND, 0644) + one write(2) of `data` (a line of the kernel
+    /// requests file, which several helper processes append to).
+    fn append_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// socket(NETLINK_KOBJECT_UEVENT) bound to the kernel's multicast group,
+    /// non-blocking.
+    fn uevent_open(&self) -> Result<UeventSocket, SysError>;
+    /// poll(2) `sock` up to `timeout`: None when nothing came, else every message
+    /// queued (recv until EAGAIN).
+    fn uevent_recv(&self, sock: &UeventSocket, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>, SysError>;
 }

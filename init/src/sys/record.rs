@@ -9,9 +9,11 @@ use std::sync::{Mutex, MutexGuard};
 use rustix::io::Errno;
 
 pub use super::record_call::Call;
+use super::record_dev::RecordDev;
 use super::record_fs::{default_lstat, Tree};
 use super::record_kmod::RecordKmod;
 use super::record_memfs::MemFs;
+use super::{Entry, UeventSocket};
 use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Version};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -75,6 +77,8 @@ pub struct RecordSys {
     /// Extra mount points (without a `tree`): directories on another device, like
     /// the API mounts of [`default_lstat`] (a test whose new root is a temp dir).
     pub mount_points: Vec<PathBuf>,
+    /// The device-facing calls' fixtures and results (record_dev.rs).
+    pub dev: RecordDev,
 }
 
 impl Default for RecordSys {
@@ -104,6 +108,7 @@ impl Default for RecordSys {
             copy_frees: Vec::new(),
             files: Shared::new(default_files()),
             mount_points: Vec::new(),
+            dev: RecordDev::default(),
         }
     }
 }
@@ -336,5 +341,29 @@ impl Sys for RecordSys {
     }
     fn fs(&self) -> &dyn super::FsOps {
         self
+    }
+
+    // The device-facing calls (record_dev.rs).
+    fn list_kinds(&self, path: &Path) -> Result<Vec<Entry>, SysError> {
+        self.dev_list_kinds(path)
+    }
+    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError> {
+        self.dev_read_link(path)
+    }
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError> {
+        self.dev_read_at(path, offset, len)
+    }
+    fn append_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
+        self.dev_append_file(path, data)
+    }
+    fn uevent_open(&self) -> Result<UeventSocket, SysError> {
+        self.dev_uevent_open()
+    }
+    fn uevent_recv(
+        &self,
+        _sock: &UeventSocket,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Vec<Vec<u8>>>, SysError> {
+        self.dev_uevent_recv(timeout)
     }
 }

@@ -66,6 +66,22 @@ pub enum Call {
     Klog,
     /// A file-level call of the copy engine (see [`FsCall`]).
     Fs(FsCall),
+    // The device-facing calls (record_dev.rs).
+    ReadLink(PathBuf),
+    /// `read_at`: `len` bytes at `offset`.
+    ReadAt {
+        path: PathBuf,
+        offset: u64,
+        len: usize,
+    },
+    Append {
+        path: PathBuf,
+        len: usize,
+    },
+    UeventOpen,
+    UeventRecv {
+        timeout: Duration,
+    },
 }
 
 impl Call {
@@ -101,6 +117,11 @@ impl Call {
             Call::Power(_) => "reboot",
             Call::Klog => "syslog",
             Call::Fs(c) => c.op(),
+            Call::ReadLink(_) => "readlink",
+            Call::ReadAt { .. } => "read",
+            Call::Append { .. } => "write",
+            Call::UeventOpen => "socket",
+            Call::UeventRecv { .. } => "poll",
         }
     }
 
@@ -134,6 +155,8 @@ impl Call {
             Call::Kill { pgid, .. } => PathBuf::from(format!("-{pgid}")),
             Call::Fs(c) => c.path(),
             Call::ResetSignals | Call::Power(_) | Call::Klog => PathBuf::from("-"),
+            Call::ReadLink(p) | Call::ReadAt { path: p, .. } | Call::Append { path: p, .. } => p.clone(),
+            Call::UeventOpen | Call::UeventRecv { .. } => PathBuf::from("-"),
         }
     }
 }
@@ -200,6 +223,13 @@ impl fmt::Display for Call {
             Call::Power(action) => write!(f, "{action:?}"),
             Call::Klog => write!(f, "dmesg"),
             Call::Fs(c) => c.fmt(f),
+            Call::ReadLink(p) => write!(f, "readlink {}", p.display()),
+            Call::ReadAt { path, offset, len } => {
+                write!(f, "dd if={} bs=1 skip={offset} count={len}", path.display())
+            }
+            Call::Append { path, len } => write!(f, "echo >> {} ({len} bytes)", path.display()),
+            Call::UeventOpen => write!(f, "uevent socket"),
+            Call::UeventRecv { timeout } => write!(f, "uevent wait (up to {} ms)", timeout.as_millis()),
         }
     }
 }

@@ -6,21 +6,28 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::eval::{Device, Probe};
+use crate::sys::{Kind, Sys};
 
-/// Reads sysfs through the file system.
-pub struct SysfsProbe;
+/// Reads sysfs through the seam.
+pub struct SysfsProbe<'a>(pub &'a dyn Sys);
 
-impl Probe for SysfsProbe {
+impl Probe for SysfsProbe<'_> {
     fn attr(&self, path: &Path) -> Option<String> {
-        std::fs::read_to_string(path).ok().map(|s| s.trim_end().to_string())
+        attr(self.0, path)
     }
     fn exists(&self, path: &Path) -> bool {
-        path.exists()
+        self.0.exists(path).unwrap_or(false)
     }
 }
 
-fn link_name(p: &Path) -> String {
-    std::fs::read_link(p)
+/// A sysfs attribute's text, without its trailing newline.
+fn attr(sys: &dyn Sys, path: &Path) -> Option<String> {
+    let bytes = sys.read(path).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
+}
+
+fn link_name(sys: &dyn Sys, p: &Path) -> String {
+    sys.read_link(p)
         .ok()
         .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default()
@@ -35,61 +42,68 @@ pub fn parse_env(text: &str) -> BTreeMap<String, String> {
 }
 
 /// The device at `dir` (under `sysfs`).
-pub fn read(sysfs: &Path, dir: &Path) -> Option<Device> {
-    let text = std::fs::read_to_string(dir.join("uevent")).ok()?;
+pub fn read(sys: &dyn Sys, sysfs: &Path, dir: &Path) -> Option<Device> {
+    let bytes = sys.read(&dir.join("uevent")).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     let devpath = dir.strip_prefix(sysfs).ok()?.display().to_string();
     let env = parse_env(&text);
     let driver = env
         .get("DRIVER")
         .cloned()
-        .unwrap_or_else(|| link_name(&dir.join("driver")));
+        .unwrap_or_else(|| link_name(sys, &dir.join("driver")));
     Some(Device {
         syspath: dir.to_path_buf(),
         devpath: format!("/{devpath}"),
         kernel: dir.file_name()?.to_string_lossy().into_owned(),
-        subsystem: link_name(&dir.join("subsystem")),
+        subsystem: link_name(sys, &dir.join("subsystem")),
         driver,
         env,
     })
 }
 
 /// Every device now present.
-pub fn scan(sysfs: &Path) -> Vec<Device> {
+pub fn scan(sys: &dyn Sys, sysfs: &Path) -> Vec<Device> {
     let mut dirs = Vec::new();
-    walk(&sysfs.join("devices"), &mut dirs);
-    let mut out: Vec<Device> = dirs.iter().filter_map(|d| read(sysfs, d)).collect();
-    if let Ok(rd) = std::fs::read_dir(sysfs.join("module")) {
-        for e in rd.flatten() {
-            let kernel = e.file_name().to_string_lossy().into_owned();
-            out.push(Device {
-                syspath: e.path(),
-                devpath: format!("/module/{kernel}"),
-                kernel,
-                subsystem: "module".into(),
-                ..Default::default()
-            });
-        }
+    walk(sys, &sysfs.join("devices"), &mut dirs);
+    let mut out: Vec<Device> = dirs.iter().filter_map(|d| read(sys, sysfs, d)).collect();
+    let module = sysfs.join("module");
+    for e in sys.list_kinds(&module).unwrap_or_default() {
+        let kernel = e.name.to_string_lossy().into_owned();
+        out.push(Device {
+            syspath: module.join(&e.name),
+            devpath: format!("/module/{kernel}"),
+            kernel,
+            subsystem: "module".into(),
+            ..Default::default()
+        });
     }
     out
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            let p = e.path();
-            if p.join("uevent").is_file() {
-                out.push(p.clone());
-            }
-            walk(&p, out);
-        }
+/// The directories under `dir` with a `uevent` file, each before its children.
+fn walk(sys: &dyn Sys, dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = sys.list_kinds(dir) else { return };
+    for e in entries.iter().filter(|e| e.kind == Kind::Dir) {
+        walk_device(sys, &dir.join(&e.name), out);
+    }
+}
+
+/// `dir` if it has a `uevent` file (the listing that finds its subdirectories tells
+/// that too: no stat), then its subdirectories.
+fn walk_device(sys: &dyn Sys, dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = sys.list_kinds(dir) else { return };
+    if entries.iter().any(|c| c.name == "uevent" && c.kind == Kind::File) {
+        out.push(dir.to_path_buf());
+    }
+    for e in entries.iter().filter(|e| e.kind == Kind::Dir) {
+        walk_device(sys, &dir.join(&e.name), out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::record::RecordSys;
 
     #[test]
     fn a_scsi_device_from_a_sysfs_tree() {
@@ -106,12 +120,27 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink(sys.join("bus/scsi"), d.join("subsystem")).unwrap();
         std::fs::create_dir_all(sys.join("module/virtio_scsi")).unwrap();
-        let devs = scan(sys);
+        // A device whose uevent names no driver: the `driver` link does.
+        let vio = sys.join("devices/pci0000:00/0000:00:04.0/virtio1");
+        std::fs::write(vio.join("uevent"), "MODALIAS=virtio:d00000008v00001AF4\n").unwrap();
+        std::os::unix::fs::symlink(sys.join("bus/virtio/drivers/virtio_scsi"), vio.join("driver")).unwrap();
+        let rec = RecordSys {
+            host_dirs: vec![sys.to_path_buf()],
+            ..Default::default()
+        };
+        let devs = scan(&rec, sys);
         let scsi = devs.iter().find(|d| d.subsystem == "scsi").unwrap();
         assert_eq!(scsi.kernel, "0:0:0:0");
         assert_eq!(scsi.driver, "sd");
         assert_eq!(scsi.env["DEVTYPE"], "scsi_device");
         assert!(scsi.devpath.starts_with("/devices/pci0000:00/"));
+        let virtio = devs.iter().find(|d| d.kernel == "virtio1").unwrap();
+        assert_eq!(virtio.driver, "virtio_scsi");
+        assert!(rec
+            .calls()
+            .contains(&format!("readlink {}", vio.join("driver").display())));
+        // Only directories with a uevent file are devices (not pci0000:00, host0...).
+        assert_eq!(devs.iter().filter(|d| d.subsystem != "module").count(), 2);
         let m = devs.iter().find(|d| d.subsystem == "module").unwrap();
         assert_eq!(
             (m.kernel.as_str(), m.devpath.as_str()),

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 pub use eval::{Device, Probe, RuleFile, Wanted};
 
+use crate::sys::Sys;
+
 /// Where udevd reads rules, highest priority first: a file name in an earlier
 /// directory hides the same name in later ones (an empty file or a link to
 /// /dev/null masks it).
@@ -57,16 +59,18 @@ pub struct RuleSet {
 impl RuleSet {
     /// The module-loading rules of the image at `root`. `skipped` gets one line per
     /// rule that cannot be evaluated.
-    pub fn load(root: &Path, skipped: &mut dyn FnMut(&str)) -> RuleSet {
+    pub fn load(sys: &dyn Sys, root: &Path, skipped: &mut dyn FnMut(&str)) -> RuleSet {
         let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in RULES_DIRS {
-            let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+            let dir = root.join(dir);
+            let Ok(entries) = sys.list_kinds(&dir) else {
                 continue;
             };
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
+            for e in entries {
+                // Any kind: a symlink to /dev/null masks a packaged file.
+                let name = e.name.to_string_lossy().into_owned();
                 if name.ends_with(".rules") {
-                    by_name.entry(name).or_insert_with(|| e.path());
+                    by_name.entry(name).or_insert_with_key(|n| dir.join(n));
                 }
             }
         }
@@ -75,7 +79,10 @@ impl RuleSet {
         }
         let texts: Vec<(String, String)> = by_name
             .iter()
-            .map(|(n, p)| (n.clone(), std::fs::read_to_string(p).unwrap_or_default()))
+            .map(|(n, p)| {
+                let text = sys.read(p).map(|b| String::from_utf8_lossy(&b).into_owned());
+                (n.clone(), text.unwrap_or_default())
+            })
             .collect();
         let shown = format!("{} rules files", texts.len());
         let refs: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();

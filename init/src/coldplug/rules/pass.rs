@@ -11,6 +11,7 @@ use crate::log;
 use crate::modules::index::{ModIndex, Resolved};
 use crate::modules::load::Request;
 use crate::modules::normalize;
+use crate::sys::Sys;
 
 pub struct RulesPass {
     pub set: RuleSet,
@@ -20,8 +21,8 @@ pub struct RulesPass {
 
 impl RulesPass {
     /// The image's rules at `root` (logged: where from, and each line not evaluated).
-    pub fn new(root: &Path, sysfs: &Path) -> RulesPass {
-        let set = RuleSet::load(root, &mut |s| log::warn(&format!("hardware: rules: {s}")));
+    pub fn new(sys: &dyn Sys, root: &Path, sysfs: &Path) -> RulesPass {
+        let set = RuleSet::load(sys, root, &mut |s| log::warn(&format!("hardware: rules: {s}")));
         let lines: usize = set
             .files
             .iter()
@@ -40,13 +41,13 @@ impl RulesPass {
     }
 
     /// What the rules want for the devices not evaluated yet: (wanted, devpath).
-    pub fn fresh(&mut self) -> Vec<(Wanted, String)> {
+    pub fn fresh(&mut self, sys: &dyn Sys) -> Vec<(Wanted, String)> {
         let mut out = Vec::new();
-        for dev in device::scan(&self.sysfs) {
+        for dev in device::scan(sys, &self.sysfs) {
             if !self.seen.insert(dev.devpath.clone()) {
                 continue;
             }
-            for w in self.set.wanted(&dev, &self.sysfs, &SysfsProbe) {
+            for w in self.set.wanted(&dev, &self.sysfs, &SysfsProbe(sys)) {
                 out.push((w, dev.devpath.clone()));
             }
         }
