@@ -49,27 +49,32 @@ pub enum CompressError {
 /// allocation failure.
 pub const MAX_EXPANDED: u64 = 1536 << 20;
 
-/// Read `r` to its end into a buffer that never passes `limit` bytes. The buffer grows
-/// by at most 64 MiB at a time (not by doubling), so a limit near the memory bound
-/// does not ask for twice the memory on its last step.
+/// Read `r` to its end into a buffer that never passes `limit` bytes (plus the one
+/// byte past it that tells a longer stream). The decoder writes straight into the
+/// output, which grows from 64 KiB by doubling up to steps of 64 MiB, then linearly:
+/// a small segment (or a small bound) costs a small buffer, and a limit near the
+/// memory bound does not ask for twice the memory on its last step.
 fn read_bounded(mut r: impl Read, limit: u64, c: Compression) -> Result<Vec<u8>, CompressError> {
+    let cap = usize::try_from(limit).map_or(usize::MAX, |l| l.saturating_add(1));
     let mut out: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 1 << 20];
+    let mut len = 0;
     loop {
-        let n = match r.read(&mut chunk) {
-            Ok(0) => return Ok(out),
-            Ok(n) => n,
+        if len == out.len() {
+            let step = len.clamp(64 << 10, 64 << 20).min(cap - len);
+            out.resize(len + step, 0);
+        }
+        match r.read(&mut out[len..]) {
+            Ok(0) => {
+                out.truncate(len);
+                return Ok(out);
+            }
+            Ok(n) => len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(cause) => return Err(CompressError::Decode { compression: c, cause }),
-        };
-        if (out.len() + n) as u64 > limit {
+        }
+        if len as u64 > limit {
             return Err(CompressError::TooLarge { compression: c, limit });
         }
-        if out.capacity() - out.len() < n {
-            let step = out.len().clamp(1 << 20, 64 << 20).max(n);
-            out.reserve_exact(step.min((limit as usize).saturating_sub(out.len())).max(n));
-        }
-        out.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -301,29 +306,30 @@ pub fn decompress_bounded(buf: &[u8], c: Compression, limit: u64) -> Result<(Vec
 }
 
 /// One xz stream, driven by hand: xz2's readers either join concatenated streams or
-/// report data after the stream end as corruption.
+/// report data after the stream end as corruption. The output may hold one byte past
+/// `limit`, as in `read_bounded`, so a stream of exactly `limit` bytes reaches its end.
 fn decompress_xz(buf: &[u8], limit: u64) -> Result<(Vec<u8>, usize), CompressError> {
     let c = Compression::Xz;
     let err = |cause| CompressError::Decode { compression: c, cause };
     let too_large = CompressError::TooLarge { compression: c, limit };
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let cap = usize::try_from(limit).map_or(usize::MAX, |l| l.saturating_add(1));
     let mut stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(|e| err(e.into()))?;
-    let mut out = Vec::with_capacity(buf.len().saturating_mul(4).min(limit));
+    let mut out = Vec::with_capacity(buf.len().saturating_mul(4).min(cap));
     loop {
         if out.len() == out.capacity() {
-            if out.len() >= limit {
-                return Err(too_large);
-            }
             // Linear steps past 64 MiB, and never past the limit (see read_bounded).
-            out.reserve_exact(out.len().clamp(1 << 20, 64 << 20).min(limit - out.len()));
+            out.reserve_exact(out.len().clamp(1 << 20, 64 << 20).min(cap - out.len()));
         }
         let pos = stream.total_in() as usize;
         let before = (pos, out.len());
         let action = if pos == buf.len() { Action::Finish } else { Action::Run };
-        match stream
+        let status = stream
             .process_vec(&buf[pos..], &mut out, action)
-            .map_err(|e| err(e.into()))?
-        {
+            .map_err(|e| err(e.into()))?;
+        if out.len() as u64 > limit {
+            return Err(too_large);
+        }
+        match status {
             Status::StreamEnd => return Ok((out, stream.total_in() as usize)),
             _ if (stream.total_in() as usize, out.len()) == before && out.len() < out.capacity() => {
                 return Err(err(io::Error::new(

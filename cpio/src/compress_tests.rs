@@ -1,5 +1,6 @@
-//! Tests of compress.rs.
+//! Compression tests: round trips, levels, and the decoders' bounds.
 
+use super::*;
 #[test]
 fn zstd_output_does_not_depend_on_the_worker_count() {
     // 8 MiB at level 1 spans several zstd jobs (2 MiB each), so the workers really
@@ -31,7 +32,6 @@ fn zstd_output_does_not_depend_on_the_worker_count() {
         "the builder uses that mode"
     );
 }
-use super::*;
 
 #[test]
 fn names_parse_and_print() {
@@ -99,5 +99,25 @@ fn decompression_is_bounded_for_every_compression() {
         assert!(e.to_string().contains("expands past 1 MiB"), "{e}");
         let (out, used) = decompress_bounded(&z, c, 3 << 20).unwrap();
         assert_eq!((out.len(), used), (data.len(), z.len()), "{c}");
+    }
+}
+
+/// A segment of exactly the bound decodes, one byte more is TooLarge, for every
+/// size (xz refused an empty stream at bound 0, and could refuse one that filled
+/// its buffer to the bound just before its end).
+#[test]
+fn a_segment_of_exactly_the_bound_decodes() {
+    for len in [0usize, 1, 4095, 65_536, 65_537, 300_000] {
+        let data: Vec<u8> = (0..len).map(|i| (i % 7) as u8).collect();
+        for c in [Compression::Zstd, Compression::Xz, Compression::Gzip] {
+            let z = compress(&data, c, None).unwrap();
+            let (out, used) = decompress_bounded(&z, c, len as u64)
+                .unwrap_or_else(|e| panic!("{c}, {len} bytes at bound {len}: {e}"));
+            assert_eq!((out, used), (data.clone(), z.len()), "{c} {len}");
+            if len > 0 {
+                let e = decompress_bounded(&z, c, len as u64 - 1).unwrap_err();
+                assert!(matches!(e, CompressError::TooLarge { .. }), "{c} {len}: {e}");
+            }
+        }
     }
 }

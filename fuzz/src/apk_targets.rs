@@ -74,50 +74,108 @@ pub fn apk_tar(data: &[u8]) {
     extract_jailed(data);
 }
 
-fn extract_jailed(data: &[u8]) {
-    let jail = tempfile::tempdir().expect("tempdir");
-    let outside = jail.path().join("outside");
-    let root = jail.path().join("root");
-    fs::create_dir(&outside).expect("mkdir outside");
-    fs::write(outside.join("canary"), "canary").expect("canary");
-    fs::set_permissions(&outside, fs::Permissions::from_mode(0o755)).expect("chmod");
-    for d in ["etc", "lib", "var"] {
-        fs::create_dir_all(root.join(d)).expect("mkdir");
+/// The jail an extraction runs in: `outside` (a directory with a canary file, which
+/// the planted links point at) beside `root`. Made once per thread and reused: a
+/// temporary tree per input cost more than the extraction it checks.
+struct Jail {
+    dir: tempfile::TempDir,
+    /// False while an extraction runs: one that panicked (a replay under
+    /// catch_unwind) leaves a jail that is remade whole before the next input.
+    clean: bool,
+}
+
+thread_local! {
+    static JAIL: std::cell::RefCell<Option<Jail>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Jail {
+    fn new() -> Jail {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside");
+        fs::create_dir(&outside).expect("mkdir outside");
+        fs::write(outside.join("canary"), "canary").expect("canary");
+        fs::set_permissions(&outside, fs::Permissions::from_mode(0o755)).expect("chmod");
+        Jail { dir, clean: true }
     }
-    symlink(&outside, root.join("lib/esc")).expect("symlink");
-    symlink("../outside", root.join("up")).expect("symlink");
-    symlink("/run", root.join("var/run")).expect("symlink");
-    let mut owners = Owners::default();
-    if let Ok(out) = extract(data, &root, "fuzz", &mut owners, true, false) {
-        for d in &out.dirs {
+
+    fn outside(&self) -> std::path::PathBuf {
+        self.dir.path().join("outside")
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// A fresh root holding the planted links (an absolute link to the outside
+    /// directory, a relative one climbing out, baselayout's `var/run -> /run`).
+    fn plant(&self) {
+        let root = self.root();
+        match fs::remove_dir_all(&root) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("clear the root: {e}"),
+            _ => {}
+        }
+        for d in ["etc", "lib", "var"] {
+            fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        symlink(self.outside(), root.join("lib/esc")).expect("symlink");
+        symlink("../outside", root.join("up")).expect("symlink");
+        symlink("/run", root.join("var/run")).expect("symlink");
+    }
+
+    /// Nothing was made beside the root, nor in, to or through the outside directory:
+    /// its listing, its canary's bytes and link count, its mode are as made.
+    fn check_outside(&self) {
+        let mut names: Vec<_> = fs::read_dir(self.dir.path())
+            .expect("jail")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["outside", "root"], "something was made beside the root");
+        let outside = self.outside();
+        let inside: Vec<_> = fs::read_dir(&outside)
+            .expect("outside")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(inside, ["canary"], "written outside the root");
+        let canary = outside.join("canary");
+        assert_eq!(fs::read(&canary).expect("canary"), b"canary");
+        let links = std::os::unix::fs::MetadataExt::nlink(&fs::metadata(&canary).expect("canary"));
+        assert_eq!(links, 1, "the canary outside the root was hard-linked into it");
+        let mode = fs::metadata(&outside).expect("outside").permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "the directory outside the root was chmodded");
+    }
+}
+
+fn extract_jailed(data: &[u8]) {
+    JAIL.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if !cell.as_ref().is_some_and(|j| j.clean) {
+            *cell = Some(Jail::new());
+        }
+        let jail = cell.as_mut().expect("just made");
+        jail.clean = false;
+        jail.plant();
+        let root = jail.root();
+        let mut owners = Owners::default();
+        if let Ok(out) = extract(data, &root, "fuzz", &mut owners, true, false) {
+            for d in &out.dirs {
+                assert!(
+                    d.name.is_empty() || clean(&d.name).as_deref() == Some(d.name.as_str()),
+                    "{:?}",
+                    d.name
+                );
+            }
+        }
+        jail.check_outside();
+        for p in owners.map.keys() {
             assert!(
-                d.name.is_empty() || clean(&d.name).as_deref() == Some(d.name.as_str()),
-                "{:?}",
-                d.name
+                p.components().all(|c| matches!(c, Component::Normal(_))),
+                "owner path {p:?}"
             );
         }
-    }
-    let mut names: Vec<_> = fs::read_dir(jail.path())
-        .expect("jail")
-        .map(|e| e.expect("entry").file_name())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["outside", "root"], "something was made beside the root");
-    let inside: Vec<_> = fs::read_dir(&outside)
-        .expect("outside")
-        .map(|e| e.expect("entry").file_name())
-        .collect();
-    assert_eq!(inside, ["canary"], "written outside the root");
-    assert_eq!(fs::read(outside.join("canary")).expect("canary"), b"canary");
-    let mode = fs::metadata(&outside).expect("outside").permissions().mode() & 0o7777;
-    assert_eq!(mode, 0o755, "the directory outside the root was chmodded");
-    for p in owners.map.keys() {
-        assert!(
-            p.components().all(|c| matches!(c, Component::Normal(_))),
-            "owner path {p:?}"
-        );
-    }
-    walk_resolves_inside(&root, Path::new(""));
+        walk_resolves_inside(&root, Path::new(""));
+        jail.clean = true;
+    });
 }
 
 /// Every path in the extracted tree resolves (links followed the booted system's
