@@ -70,9 +70,11 @@ impl Hardware {
         let sysfs = self.sysfs.clone();
         let base = Duration::from_millis(cfg.coldplug_quiet_ms);
         let quiet = || coldplug::late::quiet_now(sys, &sysfs, base);
+        // The devices of the walk that found `aliases`: one sysfs walk for both tiers.
+        let walked = devs.walked();
         let mut handle = |aliases: &[String]| -> Vec<String> {
             let mut unmatched = Vec::new();
-            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(sys), &mut requested);
+            let mut reqs = pass::requests(&idx, &conf.blacklist, rules.fresh_in(sys, &walked), &mut requested);
             for a in aliases {
                 let mods: Vec<String> = idx
                     .aliases
@@ -96,8 +98,10 @@ impl Hardware {
             unmatched
         };
         let sum = coldplug::native(&mut devs, timeout, &quiet, &mut handle);
+        // The last walk's devices if none was added since (else a new walk), then a
+        // new walk after each round of rule loads.
         loop {
-            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh(sys), &mut requested);
+            let reqs = pass::requests(&idx, &conf.blacklist, rules.fresh_in(sys, &walked), &mut requested);
             if reqs.is_empty() {
                 break;
             }

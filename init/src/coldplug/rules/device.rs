@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::eval::{Device, Probe};
-use crate::sys::{Kind, Sys};
+use crate::sys::Sys;
 
 /// Reads sysfs through the seam.
 pub struct SysfsProbe<'a>(pub &'a dyn Sys);
@@ -63,8 +63,13 @@ pub fn read(sys: &dyn Sys, sysfs: &Path, dir: &Path) -> Option<Device> {
 
 /// Every device now present.
 pub fn scan(sys: &dyn Sys, sysfs: &Path) -> Vec<Device> {
-    let mut dirs = Vec::new();
-    walk(sys, &sysfs.join("devices"), &mut dirs);
+    let mut walked = crate::coldplug::sysfs::Walk::default();
+    crate::coldplug::sysfs::walk(sys, &sysfs.join("devices"), &mut walked);
+    read_all(sys, sysfs, &walked.devices)
+}
+
+/// The devices at `dirs` (a walk's), then each `<sysfs>/module/*`.
+pub fn read_all(sys: &dyn Sys, sysfs: &Path, dirs: &[PathBuf]) -> Vec<Device> {
     let mut out: Vec<Device> = dirs.iter().filter_map(|d| read(sys, sysfs, d)).collect();
     let module = sysfs.join("module");
     for e in sys.list_kinds(&module).unwrap_or_default() {
@@ -78,26 +83,6 @@ pub fn scan(sys: &dyn Sys, sysfs: &Path) -> Vec<Device> {
         });
     }
     out
-}
-
-/// The directories under `dir` with a `uevent` file, each before its children.
-fn walk(sys: &dyn Sys, dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = sys.list_kinds(dir) else { return };
-    for e in entries.iter().filter(|e| e.kind == Kind::Dir) {
-        walk_device(sys, &dir.join(&e.name), out);
-    }
-}
-
-/// `dir` if it has a `uevent` file (the listing that finds its subdirectories tells
-/// that too: no stat), then its subdirectories.
-fn walk_device(sys: &dyn Sys, dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = sys.list_kinds(dir) else { return };
-    if entries.iter().any(|c| c.name == "uevent" && c.kind == Kind::File) {
-        out.push(dir.to_path_buf());
-    }
-    for e in entries.iter().filter(|e| e.kind == Kind::Dir) {
-        walk_device(sys, &dir.join(&e.name), out);
-    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::device::{self, SysfsProbe};
 use super::{RuleSet, Wanted};
+use crate::coldplug::sysfs::Walked;
 use crate::log;
 use crate::modules::index::{ModIndex, Resolved};
 use crate::modules::load::Request;
@@ -42,8 +43,26 @@ impl RulesPass {
 
     /// What the rules want for the devices not evaluated yet: (wanted, devpath).
     pub fn fresh(&mut self, sys: &dyn Sys) -> Vec<(Wanted, String)> {
+        let devs = device::scan(sys, &self.sysfs);
+        self.evaluate(sys, devs)
+    }
+
+    /// [`RulesPass::fresh`] over the device directories of a coldplug walk still
+    /// good (`walked`, taken), else of a new walk.
+    pub fn fresh_in(&mut self, sys: &dyn Sys, walked: &Walked) -> Vec<(Wanted, String)> {
+        let dirs = walked.borrow_mut().take();
+        match dirs {
+            Some(d) => {
+                let devs = device::read_all(sys, &self.sysfs, &d);
+                self.evaluate(sys, devs)
+            }
+            None => self.fresh(sys),
+        }
+    }
+
+    fn evaluate(&mut self, sys: &dyn Sys, devs: Vec<super::Device>) -> Vec<(Wanted, String)> {
         let mut out = Vec::new();
-        for dev in device::scan(sys, &self.sysfs) {
+        for dev in devs {
             if !self.seen.insert(dev.devpath.clone()) {
                 continue;
             }
