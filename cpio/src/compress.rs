@@ -61,6 +61,9 @@ fn read_bounded(mut r: impl Read, limit: u64, c: Compression) -> Result<Vec<u8>,
     loop {
         if len == out.len() {
             let step = len.clamp(64 << 10, 64 << 20).min(cap - len);
+            // Exactly: resize alone would double the capacity (2 GiB asked for at
+            // 1 GiB), which a limit near the memory bound cannot afford.
+            out.reserve_exact(step);
             out.resize(len + step, 0);
         }
         match r.read(&mut out[len..]) {
