@@ -2,11 +2,11 @@
 //! uevents from the kernel's NETLINK_KOBJECT_UEVENT multicast group.
 //!
 //! A walk is dear: about 0.5 s for ~340 devices under TCG with one CPU
-//! (docs/MODULES.md, native coldplug). So one walk
-//! serves both tiers: besides the modaliases it keeps the device directories for the
-//! rules tier ([`Sysfs::walked`]), and that list stays good until a device is added
-//! after the walk began (an `add` uevent with a SEQNUM above the
-//! `/sys/kernel/uevent_seqnum` read before it).
+//! (docs/MODULES.md, native coldplug). So one walk serves both tiers: besides the
+//! modaliases it keeps the device directories for the rules tier ([`Sysfs::walked`]),
+//! and that list stays good until a device may have been added after the walk began:
+//! an `add` uevent with a SEQNUM above the `/sys/kernel/uevent_seqnum` read before
+//! it, events the kernel dropped (ENOBUFS), or a failed poll.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -142,18 +142,18 @@ impl Devices for Sysfs<'_> {
             std::thread::sleep(timeout);
             return None;
         };
-        let msgs = match self.sys.uevent_recv(sock, timeout) {
-            Ok(m) => m?,
-            // Events may have been dropped (ENOBUFS): any device may be new.
+        let got = match self.sys.uevent_recv(sock, timeout) {
+            Ok(got) => got?,
+            // poll failed: nothing is known of what was added since the walk.
             Err(_) => {
                 self.walked.borrow_mut().take();
                 return None;
             }
         };
-        if msgs.iter().any(|m| adds_after(m, self.walk_seqnum)) {
+        if got.lost || got.msgs.iter().any(|m| adds_after(m, self.walk_seqnum)) {
             self.walked.borrow_mut().take();
         }
-        Some(msgs.iter().filter_map(|m| parse_uevent(m)).collect())
+        Some(got.msgs.iter().filter_map(|m| parse_uevent(m)).collect())
     }
 }
 

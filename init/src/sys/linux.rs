@@ -8,7 +8,7 @@ use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
-use super::{linux_dev, Entry, UeventSocket};
+use super::{linux_dev, Entry, UeventSocket, Uevents};
 use super::{FsStat, Kind, Kmod, MountChange, Power, Spawn, Stat, Sys, Version};
 use crate::error::SysError;
 use crate::table::MountRow;
@@ -248,7 +248,7 @@ impl Sys for LinuxSys {
     fn uevent_open(&self) -> Result<UeventSocket, SysError> {
         linux_dev::uevent_open()
     }
-    fn uevent_recv(&self, sock: &UeventSocket, timeout: std::time::Duration) -> Result<Option<Vec<Vec<u8>>>, SysError> {
+    fn uevent_recv(&self, sock: &UeventSocket, timeout: std::time::Duration) -> Result<Option<Uevents>, SysError> {
         linux_dev::uevent_recv(sock, timeout)
     }
 }

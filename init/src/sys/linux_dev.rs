@@ -9,7 +9,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::net::{netlink, AddressFamily, RecvFlags, SocketFlags, SocketType};
 
-use super::dev::{Entry, UeventSocket};
+use super::dev::{Entry, UeventSocket, Uevents};
 use super::linux::io_errno;
 use super::Kind;
 use crate::error::SysError;
@@ -81,7 +81,7 @@ pub(super) fn uevent_open() -> Result<UeventSocket, SysError> {
     Ok(UeventSocket { fd: Some(fd) })
 }
 
-pub(super) fn uevent_recv(sock: &UeventSocket, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>, SysError> {
+pub(super) fn uevent_recv(sock: &UeventSocket, timeout: Duration) -> Result<Option<Uevents>, SysError> {
     let Some(fd) = &sock.fd else {
         return Err(SysError::new("poll", UEVENT, Errno::BADF));
     };
@@ -93,14 +93,17 @@ pub(super) fn uevent_recv(sock: &UeventSocket, timeout: Duration) -> Result<Opti
     if poll(&mut fds, Some(&ts)).map_err(|e| SysError::new("poll", UEVENT, e))? == 0 {
         return Ok(None);
     }
-    let mut out = Vec::new();
+    let mut out = Uevents::default();
     let mut buf = vec![0u8; 8192];
     // Drain what is queued; the socket is non-blocking.
-    while let Ok((n, _)) = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
-        if n == 0 {
-            break;
+    loop {
+        match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
+            Ok((0, _)) => break,
+            Ok((n, _)) => out.msgs.push(buf[..n.min(buf.len())].to_vec()),
+            // Reported once per overflow; what is still queued follows.
+            Err(Errno::NOBUFS) => out.lost = true,
+            Err(_) => break,
         }
-        out.push(buf[..n.min(buf.len())].to_vec());
     }
     Ok(Some(out))
 }

@@ -25,7 +25,7 @@ pub use fs_ops::{FileStat, FsOps, Handle, ListError, Make, NodeKind, Open, Range
 pub mod dev;
 mod linux_dev;
 pub mod record_dev;
-pub use dev::{Entry, UeventSocket};
+pub use dev::{Entry, UeventSocket, Uevents};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -247,6 +247,6 @@ pub trait Sys: Sync {
     /// non-blocking.
     fn uevent_open(&self) -> Result<UeventSocket, SysError>;
     /// poll(2) `sock` up to `timeout`: None when nothing came, else every message
-    /// queued (recv until EAGAIN).
-    fn uevent_recv(&self, sock: &UeventSocket, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>, SysError>;
+    /// queued (recv until EAGAIN), and whether the kernel dropped any (ENOBUFS).
+    fn uevent_recv(&self, sock: &UeventSocket, timeout: Duration) -> Result<Option<Uevents>, SysError>;
 }

@@ -363,7 +363,7 @@ impl Sys for RecordSys {
         &self,
         _sock: &UeventSocket,
         timeout: std::time::Duration,
-    ) -> Result<Option<Vec<Vec<u8>>>, SysError> {
+    ) -> Result<Option<super::Uevents>, SysError> {
         self.dev_uevent_recv(timeout)
     }
 }

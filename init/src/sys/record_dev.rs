@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::dev::{Entry, UeventSocket};
+use super::dev::{Entry, UeventSocket, Uevents};
 use super::linux_dev;
 use super::record::{Call, RecordSys, Shared};
 use super::Errno;
@@ -81,9 +81,10 @@ impl RecordSys {
         Ok(UeventSocket { fd: None })
     }
 
-    pub(super) fn dev_uevent_recv(&self, timeout: Duration) -> Result<Option<Vec<Vec<u8>>>, SysError> {
+    pub(super) fn dev_uevent_recv(&self, timeout: Duration) -> Result<Option<Uevents>, SysError> {
         self.call(Call::UeventRecv { timeout })?;
-        Ok(self.dev.uevents.borrow_mut().pop_front().flatten())
+        let msgs = self.dev.uevents.borrow_mut().pop_front().flatten();
+        Ok(msgs.map(|msgs| Uevents { msgs, lost: false }))
     }
 }
 
@@ -117,7 +118,11 @@ mod tests {
         sys.dev.uevents.borrow_mut().push_back(Some(vec![b"add@/x\0".to_vec()]));
         let sock = sys.uevent_open().unwrap();
         assert_eq!(
-            sys.uevent_recv(&sock, Duration::from_millis(5)).unwrap().unwrap().len(),
+            sys.uevent_recv(&sock, Duration::from_millis(5))
+                .unwrap()
+                .unwrap()
+                .msgs
+                .len(),
             1
         );
         assert_eq!(sys.uevent_recv(&sock, Duration::from_millis(5)).unwrap(), None);
