@@ -46,6 +46,8 @@ pub struct Flags {
     pub coldplug: Option<ColdplugMode>,
     /// `zos.modprobe=init|kernel`: who answers the kernel's module requests.
     pub kernel_requests: Option<KernelRequests>,
+    /// `zos.module_timeout=MS`: each module load's bound (`module_timeout_ms`; 0: none).
+    pub module_timeout_ms: Option<u64>,
     /// `modules_load=a,b` (also `rd.modules_load=`, `modules-load=`): more modules.
     pub modules_load: Vec<String>,
     /// `module_blacklist=a,b` (also `modprobe.blacklist=`, `rd.driver.blacklist=`).
@@ -270,6 +272,13 @@ fn apply(flags: &mut Flags, key: &str, value: Option<&str>) {
                 None
             }
             Err(e) => Some(format!("zos.modprobe={v}: {e}")),
+        },
+        ("zos.module_timeout", Some(v)) => match v.parse::<u64>() {
+            Ok(ms) => {
+                flags.module_timeout_ms = Some(ms);
+                None
+            }
+            Err(_) => Some(format!("zos.module_timeout={v}: expected milliseconds (0: unbounded)")),
         },
         ("modules_load" | "modules-load" | "rd.modules_load" | "rd.modules-load", Some(v)) => {
             push_names(&mut flags.modules_load, v)

@@ -155,6 +155,36 @@ fn module_flags() {
 }
 
 #[test]
+fn module_timeout_flag() {
+    for (word, ms) in [("4000", 4000), ("0", 0), ("30000", 30_000), ("86400000", 86_400_000)] {
+        let f = parse(&format!("zos.module_timeout={word}"));
+        assert_eq!(f.module_timeout_ms, Some(ms), "{word}");
+        assert!(f.problems.is_empty(), "{word}: {:?}", f.problems);
+    }
+    // Not milliseconds: a problem naming the word, and the config's value kept (None).
+    for bad in ["", "5s", "-1", "1.5", "4e3", "0x10", "ten", "18446744073709551616"] {
+        let f = parse(&format!("zos.module_timeout={bad}"));
+        assert_eq!(f.module_timeout_ms, None, "{bad:?}");
+        assert_eq!(
+            f.problems,
+            vec![format!(
+                "zos.module_timeout={bad}: expected milliseconds (0: unbounded)"
+            )]
+        );
+    }
+    let f = parse("zos.module_timeout");
+    assert_eq!(f.module_timeout_ms, None);
+    assert_eq!(
+        f.problems,
+        vec!["zos.module_timeout: unknown or malformed flag, ignored"]
+    );
+    // A bad word after a good one leaves the good one.
+    let f = parse("zos.module_timeout=2500 zos.module_timeout=soon");
+    assert_eq!(f.module_timeout_ms, Some(2500));
+    assert_eq!(f.problems.len(), 1, "{:?}", f.problems);
+}
+
+#[test]
 fn args_after_dashes_are_not_ours() {
     assert_eq!(parse("-- zos.tmpfs=1G").tmpfs_size, None);
 }

@@ -273,6 +273,9 @@ impl Config {
         if let Some(k) = flags.kernel_requests {
             self.kernel_requests = k;
         }
+        if let Some(ms) = flags.module_timeout_ms {
+            self.module_timeout_ms = ms;
+        }
         self.modules_load.extend(flags.modules_load.iter().cloned());
         self.module_blacklist.extend(flags.module_blacklist.iter().cloned());
         self.module_params.extend(flags.module_params.iter().cloned());

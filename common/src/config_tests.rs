@@ -79,6 +79,20 @@ fn flags_override_config() {
 }
 
 #[test]
+fn module_timeout_flag_overrides_the_file_and_a_bad_one_keeps_it() {
+    let (file, errs) = Config::parse("module_timeout_ms = 4000\n", "t");
+    assert!(errs.is_empty(), "{errs:?}");
+    let with = |cmdline: &str| file.clone().with_flags(&crate::cmdline::parse(cmdline));
+    assert_eq!(with("zos.module_timeout=2500").module_timeout_ms, 2500);
+    assert_eq!(with("zos.module_timeout=0").module_timeout_ms, 0);
+    assert_eq!(with("zos.module_timeout=4s").module_timeout_ms, 4000);
+    assert_eq!(with("").module_timeout_ms, 4000);
+    let default = |cmdline: &str| Config::default().with_flags(&crate::cmdline::parse(cmdline));
+    assert_eq!(default("zos.module_timeout=-5").module_timeout_ms, 30_000);
+    assert_eq!(default("zos.module_timeout=60000").module_timeout_ms, 60_000);
+}
+
+#[test]
 fn sizes() {
     for ok in ["1536M", "2G", "50%", "4096", "1k", "1T"] {
         assert!(valid_size(ok), "{ok}");
