@@ -58,7 +58,7 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
     let top = Path::new(DEBUG_MOUNT);
     // As `[ -e ]`: an error reads as absent.
     if sys.exists(&top.join(MARKER)).unwrap_or(false) {
-        match overlay::copy_over(top, Path::new(new_root)) {
+        match overlay::copy_over(sys.fs(), top, Path::new(new_root)) {
             Ok(s) => {
                 for r in &s.refused {
                     log::stage(Level::Warn, Stage::Debug, &format!("not copied: {r}"));
@@ -160,6 +160,34 @@ mod tests {
             calls[4..],
             ["test -e /mnt/zos-debug/.zero-os-debug", "umount /mnt/zos-debug"]
         );
+    }
+
+    /// The marker is there: the disk's files are copied over the new root through the
+    /// seam (`FsOps`), the marker itself is not, and the disk is unmounted after.
+    #[test]
+    fn a_disk_with_the_marker_is_copied_over_the_new_root() {
+        let sys = RecordSys {
+            present: vec![
+                PathBuf::from("/dev/vdb"),
+                PathBuf::from("/mnt/zos-debug/.zero-os-debug"),
+            ],
+            ..Default::default()
+        };
+        {
+            let mut files = sys.files.borrow_mut();
+            files.dir("/mnt/zos-debug");
+            files.file("/mnt/zos-debug/.zero-os-debug", b"");
+            files.dir("/mnt/zos-debug/etc");
+            files.file("/mnt/zos-debug/etc/unit.yaml", b"exec: sh\n");
+        }
+        inject(&sys, &plan(Duration::ZERO), "/mnt/root", &mut |_| panic!("no modules"));
+        let files = sys.files.borrow();
+        assert_eq!(files.get("/mnt/root/etc/unit.yaml").unwrap().data, b"exec: sh\n");
+        assert!(files.get("/mnt/root/.zero-os-debug").is_none());
+        drop(files);
+        let calls = sys.calls();
+        assert_eq!(calls[4], "open(/mnt/root, DirPath)", "{calls:?}");
+        assert_eq!(calls.last().unwrap(), "umount /mnt/zos-debug");
     }
 
     /// No such disk, no block devices at all: no wait, no mount.

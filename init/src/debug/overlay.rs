@@ -1,27 +1,20 @@
 //! Copy the debug tree over the new root without ever writing outside it.
 //!
-//! Every parent directory is opened with openat2(RESOLVE_IN_ROOT) from the new root's
-//! fd, so a symlink in the new root (absolute or full of `..`) resolves as it will
-//! after switch_root: inside. The last component is created or opened with O_NOFOLLOW
-//! relative to that parent, so a symlink there is replaced, never written through.
+//! Every parent directory is opened with [`FsOps::open_in_root`] (openat2
+//! RESOLVE_IN_ROOT) from the new root's handle, so a symlink in the new root (absolute
+//! or full of `..`) resolves as it will after switch_root: inside. The last component is
+//! created or opened relative to that parent ([`Loc::At`], never followed), so a
+//! symlink there is replaced, never written through.
 //! Like the shell's `cp -r /debug/* /mnt/root`: top-level dot-files (the marker among
 //! them) are skipped, an existing file keeps its mode and owner, a new one gets the
-//! source's mode.
+//! source's mode. The debug tree itself is read by path (`lstat`, `list_dir`,
+//! `read_link`, `open`).
 
 use std::ffi::{OsStr, OsString};
-use std::fs::File;
-use std::io;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-
-use crate::sys::Errno;
-use rustix::fs::{
-    mkdirat, openat, openat2, renameat, statat, symlinkat, unlinkat, AtFlags, FileType, Gid, Mode, OFlags,
-    ResolveFlags, Uid, CWD,
-};
+use std::path::Path;
 
 use crate::copy::CopyError;
+use crate::sys::{Errno, FsOps, Handle, Loc, Make, NodeKind, Open, Target};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct OverlayStats {
@@ -35,82 +28,119 @@ pub struct OverlayStats {
 }
 
 /// Copy the contents of `src` over `root`.
-pub fn copy_over(src: &Path, root: &Path) -> Result<OverlayStats, CopyError> {
-    let root_fd = openat(
-        CWD,
+pub fn copy_over(fs: &dyn FsOps, src: &Path, root: &Path) -> Result<OverlayStats, CopyError> {
+    let root_dir = fs
+        .open(root, Open::DirPath)
+        .map_err(|e| CopyError::new("open", root, e))?;
+    let new_root = NewRoot {
+        fs,
+        root_dir: &root_dir,
         root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| CopyError::new("open", root, e))?;
+    };
     let mut stats = OverlayStats::default();
-    for name in sorted_names(src)? {
+    for name in sorted_names(fs, src)? {
         if name.to_string_lossy().starts_with('.') {
             continue; // the shell's `/debug/*` glob skipped them, the marker included
         }
-        copy_entry(&root_fd, root, &src.join(&name), Path::new(&name), &mut stats)?;
+        new_root.copy_entry(&src.join(&name), Path::new(&name), &mut stats)?;
     }
     Ok(stats)
 }
 
-fn copy_entry(
-    root_fd: &OwnedFd,
-    root: &Path,
-    src: &Path,
-    rel: &Path,
-    stats: &mut OverlayStats,
-) -> Result<(), CopyError> {
-    let md = std::fs::symlink_metadata(src).map_err(|e| io_err("lstat", src, e))?;
-    let shown = root.join(rel);
-    let parent = match parent_fd(root_fd, rel, &shown) {
-        Err(e) if e.errno == Errno::XDEV => {
-            stats.refused.push(format!(
-                "{}: on another filesystem mounted in the new root",
-                shown.display()
-            ));
-            return Ok(());
-        }
-        r => r?,
-    };
-    let name = rel.file_name().unwrap_or_default();
-    let mode = Mode::from_raw_mode(md.permissions().mode() & 0o7777);
-    if md.is_dir() {
-        match mkdirat(&parent, name, mode) {
-            Ok(()) => {}
-            Err(Errno::EXIST) => {
-                let st =
-                    statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| CopyError::new("stat", &shown, e))?;
-                let kind = FileType::from_raw_mode(st.st_mode);
-                // A symlinked dir (bin -> usr/bin) is followed, inside the root; a link
-                // that resolves to no directory in the root is replaced by a real one.
-                let usable_link = kind == FileType::Symlink && dir_in_root(root_fd, rel);
-                match kind {
-                    FileType::Directory => {}
-                    FileType::Symlink if usable_link => {}
-                    _ => {
-                        unlinkat(&parent, name, AtFlags::empty()).map_err(|e| CopyError::new("unlink", &shown, e))?;
-                        mkdirat(&parent, name, mode).map_err(|e| CopyError::new("mkdir", &shown, e))?;
+/// The new root being written into.
+struct NewRoot<'a> {
+    fs: &'a dyn FsOps,
+    root_dir: &'a Handle,
+    root: &'a Path,
+}
+
+fn at<'a>(dir: &'a Handle, name: &'a OsStr) -> Loc<'a> {
+    Loc::At { dir, name }
+}
+
+impl NewRoot<'_> {
+    fn copy_entry(&self, src: &Path, rel: &Path, stats: &mut OverlayStats) -> Result<(), CopyError> {
+        let fs = self.fs;
+        let st = fs.lstat(src).map_err(|e| CopyError::new("lstat", src, e))?;
+        let shown = self.root.join(rel);
+        let parent = match self.parent_dir(rel, &shown) {
+            Err(e) if e.errno == Errno::XDEV => {
+                stats.refused.push(format!(
+                    "{}: on another filesystem mounted in the new root",
+                    shown.display()
+                ));
+                return Ok(());
+            }
+            r => r?,
+        };
+        let name = rel.file_name().unwrap_or_default();
+        let mode = st.perm;
+        match st.kind {
+            NodeKind::Dir => {
+                let mkdir = Make::Dir { perm: mode };
+                match fs.make_at(at(&parent, name), &mkdir) {
+                    Ok(()) => {}
+                    Err(Errno::EXIST) => {
+                        let kind = fs
+                            .lstat_at(at(&parent, name))
+                            .map_err(|e| CopyError::new("stat", &shown, e))?
+                            .kind;
+                        // A symlinked dir (bin -> usr/bin) is followed, inside the root; a
+                        // link that resolves to no directory in the root is replaced by a
+                        // real one.
+                        let usable_link = kind == NodeKind::Symlink && self.dir_in_root(rel);
+                        match kind {
+                            NodeKind::Dir => {}
+                            NodeKind::Symlink if usable_link => {}
+                            _ => {
+                                fs.remove_at(at(&parent, name), false)
+                                    .map_err(|e| CopyError::new("unlink", &shown, e))?;
+                                fs.make_at(at(&parent, name), &mkdir)
+                                    .map_err(|e| CopyError::new("mkdir", &shown, e))?;
+                            }
+                        }
                     }
+                    Err(e) => return Err(CopyError::new("mkdir", &shown, e)),
+                }
+                stats.dirs += 1;
+                for child in sorted_names(fs, src)? {
+                    self.copy_entry(&src.join(&child), &rel.join(&child), stats)?;
                 }
             }
-            Err(e) => return Err(CopyError::new("mkdir", &shown, e)),
+            NodeKind::Symlink => {
+                let target = fs.read_link(src).map_err(|e| CopyError::new("readlink", src, e))?;
+                remove_non_dir(fs, &parent, name, &shown)?;
+                fs.make_at(at(&parent, name), &Make::Symlink { target: &target })
+                    .map_err(|e| CopyError::new("symlink", &shown, e))?;
+                stats.symlinks += 1;
+            }
+            NodeKind::File => {
+                stats.bytes += replace_file(fs, &parent, name, mode, src, &shown)?;
+                stats.files += 1;
+            }
+            // FIFOs and device nodes on a debug disk are not something to inject: skipped.
+            NodeKind::Fifo | NodeKind::CharDev | NodeKind::BlockDev | NodeKind::Socket => {}
         }
-        stats.dirs += 1;
-        for child in sorted_names(src)? {
-            copy_entry(root_fd, root, &src.join(&child), &rel.join(&child), stats)?;
-        }
-    } else if md.file_type().is_symlink() {
-        let target = std::fs::read_link(src).map_err(|e| io_err("readlink", src, e))?;
-        remove_non_dir(&parent, name, &shown)?;
-        symlinkat(&target, &parent, name).map_err(|e| CopyError::new("symlink", &shown, e))?;
-        stats.symlinks += 1;
-    } else if md.is_file() {
-        stats.bytes += replace_file(&parent, name, mode, src, &shown)?;
-        stats.files += 1;
+        Ok(())
     }
-    // FIFOs and device nodes on a debug disk are not something to inject: skipped.
-    let _ = md.mode();
-    Ok(())
+
+    /// Whether `rel` resolves, inside the root, to a directory.
+    fn dir_in_root(&self, rel: &Path) -> bool {
+        self.fs.open_in_root(self.root_dir, rel).is_ok()
+    }
+
+    /// The directory that will hold `rel`, resolved inside the root. NO_XDEV: never
+    /// into another filesystem mounted in the new root (its dev, proc and sys are
+    /// mounted by now): EXDEV, and that entry is refused.
+    fn parent_dir(&self, rel: &Path, shown: &Path) -> Result<Handle, CopyError> {
+        let parent = rel
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        self.fs
+            .open_in_root(self.root_dir, parent)
+            .map_err(|e| CopyError::new("open", shown.parent().unwrap_or(shown), e))
+    }
 }
 
 /// Write `src` as the file `name` of `parent`: into a new temporary file beside it,
@@ -120,13 +150,20 @@ fn copy_entry(
 /// block PID 1 until a reader comes, and writing to a device node writes to the
 /// device. An existing regular file keeps its mode and owner (as cp does); a new one
 /// gets the source's mode.
-fn replace_file(parent: &OwnedFd, name: &OsStr, mode: Mode, src: &Path, shown: &Path) -> Result<u64, CopyError> {
-    let (mode, owner) = match statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+fn replace_file(
+    fs: &dyn FsOps,
+    parent: &Handle,
+    name: &OsStr,
+    mode: u32,
+    src: &Path,
+    shown: &Path,
+) -> Result<u64, CopyError> {
+    let (mode, owner) = match fs.lstat_at(at(parent, name)) {
         Err(Errno::NOENT) => (mode, None),
         Err(e) => return Err(CopyError::new("stat", shown, e)),
-        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
-            FileType::Directory => return Err(CopyError::new("create", shown, Errno::ISDIR)),
-            FileType::RegularFile => (Mode::from_raw_mode(st.st_mode & 0o7777), Some((st.st_uid, st.st_gid))),
+        Ok(st) => match st.kind {
+            NodeKind::Dir => return Err(CopyError::new("create", shown, Errno::ISDIR)),
+            NodeKind::File => (st.perm, Some((st.uid, st.gid))),
             _ => (mode, None),
         },
     };
@@ -134,87 +171,57 @@ fn replace_file(parent: &OwnedFd, name: &OsStr, mode: Mode, src: &Path, shown: &
     tmp.push(name);
     tmp.push(".zos-debug-tmp");
     // A leftover of an earlier attempt is ours to replace.
-    let _ = unlinkat(parent, &tmp, AtFlags::empty());
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = openat(parent, &tmp, flags, Mode::from_raw_mode(0o600)).map_err(|e| CopyError::new("create", shown, e))?;
-    let fill = |fd: OwnedFd| -> Result<u64, CopyError> {
-        let mut from = File::open(src).map_err(|e| io_err("open", src, e))?;
-        let mut to = File::from(fd);
-        let n = io::copy(&mut from, &mut to).map_err(|e| io_err("write", shown, e))?;
+    let _ = fs.remove_at(at(parent, &tmp), false);
+    let out = fs
+        .open_at(at(parent, &tmp), Open::Create)
+        .map_err(|e| CopyError::new("create", shown, e))?;
+    let fill = |out: Handle| -> Result<u64, CopyError> {
+        let input = fs.open(src, Open::Read).map_err(|e| CopyError::new("open", src, e))?;
+        // To the source's end, whichever side fails: the write of `shown` failed.
+        let n = fs
+            .copy_range(&input, &out, 0, u64::MAX)
+            .map_err(|e| CopyError::new("write", shown, e.errno))?;
         if let Some((uid, gid)) = owner {
-            let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
-            rustix::fs::fchown(&to, Some(uid), Some(gid)).map_err(|e| CopyError::new("chown", shown, e))?;
+            fs.set_owner(Target::Handle(&out), uid, gid)
+                .map_err(|e| CopyError::new("chown", shown, e))?;
         }
         // After the chown, which clears set-id bits.
-        rustix::fs::fchmod(&to, mode).map_err(|e| CopyError::new("chmod", shown, e))?;
-        renameat(parent, &tmp, parent, name).map_err(|e| CopyError::new("rename over", shown, e))?;
+        fs.set_perm(Target::Handle(&out), mode)
+            .map_err(|e| CopyError::new("chmod", shown, e))?;
+        fs.rename(at(parent, &tmp), at(parent, name))
+            .map_err(|e| CopyError::new("rename over", shown, e))?;
         Ok(n)
     };
-    fill(fd).inspect_err(|_| {
-        let _ = unlinkat(parent, &tmp, AtFlags::empty());
+    fill(out).inspect_err(|_| {
+        let _ = fs.remove_at(at(parent, &tmp), false);
     })
 }
 
-/// Whether `rel` resolves, inside the root, to a directory.
-fn dir_in_root(root_fd: &OwnedFd, rel: &Path) -> bool {
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    openat2(
-        root_fd,
-        rel,
-        flags,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_XDEV,
-    )
-    .is_ok()
-}
-
-/// The directory that will hold `rel`, resolved inside the root.
-fn parent_fd(root_fd: &OwnedFd, rel: &Path, shown: &Path) -> Result<OwnedFd, CopyError> {
-    let parent = rel
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    openat2(
-        root_fd,
-        parent,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-        // NO_XDEV: never into another filesystem mounted in the new root (its dev,
-        // proc and sys are mounted by now): EXDEV, and that entry is refused.
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_XDEV,
-    )
-    .map_err(|e| CopyError::new("open", shown.parent().unwrap_or(shown), e))
-}
-
-fn remove_non_dir(parent: &OwnedFd, name: &std::ffi::OsStr, shown: &Path) -> Result<(), CopyError> {
-    match unlinkat(parent, name, AtFlags::empty()) {
+fn remove_non_dir(fs: &dyn FsOps, parent: &Handle, name: &OsStr, shown: &Path) -> Result<(), CopyError> {
+    match fs.remove_at(at(parent, name), false) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
         Err(e) => Err(CopyError::new("unlink", shown, e)),
     }
 }
 
-fn sorted_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, CopyError> {
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| io_err("opendir", dir, e))? {
-        names.push(e.map_err(|e| io_err("readdir", dir, e))?.file_name());
-    }
-    names.sort();
-    Ok(names)
+fn sorted_names(fs: &dyn FsOps, dir: &Path) -> Result<Vec<OsString>, CopyError> {
+    // list_dir sorts bytewise, as the walk did.
+    fs.list_dir(dir).map_err(|e| CopyError::new(e.op, dir, e.errno))
 }
 
-fn io_err(op: &'static str, path: &Path, e: io::Error) -> CopyError {
-    CopyError::new(
-        op,
-        PathBuf::from(path),
-        Errno::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO)),
-    )
-}
+// On the recorder's tree: each escape, each refusal, each failure.
+#[cfg(test)]
+#[path = "overlay_tests.rs"]
+mod recorded;
 
+// On real temporary trees, through the kernel.
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::linux::LinuxSys;
+    use rustix::fs::{FileType, Mode, CWD};
     use std::fs;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, PermissionsExt};
 
     #[test]
     fn overwrites_adds_and_never_escapes_the_root() {
@@ -248,7 +255,7 @@ mod tests {
         fs::write(src.join("evil/payload"), "x").unwrap();
         fs::write(src.join("up/payload"), "y").unwrap();
 
-        let stats = copy_over(&src, &root).unwrap();
+        let stats = copy_over(&LinuxSys, &src, &root).unwrap();
         assert_eq!(stats.files, 4);
         assert_eq!(
             fs::read_to_string(root.join("etc/zinit/sshd.yaml")).unwrap(),
@@ -285,12 +292,13 @@ mod tests {
     fn a_failed_write_leaves_the_old_file_whole() {
         let t = tempfile::tempdir().unwrap();
         fs::write(t.path().join("unit"), "old").unwrap();
-        let parent = openat(CWD, t.path(), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let parent = LinuxSys.open(t.path(), Open::DirPath).unwrap();
         let shown = t.path().join("unit");
         let err = replace_file(
+            &LinuxSys,
             &parent,
             OsStr::new("unit"),
-            Mode::from_raw_mode(0o644),
+            0o644,
             Path::new("/proc/self/mem"),
             &shown,
         )
@@ -340,7 +348,7 @@ mod tests {
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let (s2, r2) = (src.clone(), root.clone());
-        std::thread::spawn(move || tx.send(copy_over(&s2, &r2)).unwrap());
+        std::thread::spawn(move || tx.send(copy_over(&LinuxSys, &s2, &r2)).unwrap());
         let res = rx
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("copy_over hung on the FIFO");

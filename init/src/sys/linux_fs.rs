@@ -1,5 +1,6 @@
 //! [`FsOps`] on the real kernel: the `*at` calls relative to the working directory
-//! (the engine passes absolute paths), each a few lines.
+//! (the engine passes absolute paths) or to a directory handle ([`Loc::At`]), each a
+//! few lines; the in-root resolution and rename are in linux_inroot.rs.
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -15,8 +16,11 @@ use rustix::fs::{
 use rustix::io::{pread, pwrite, Errno};
 use rustix::time::Timespec;
 
-use super::fs_ops::{FileStat, FsOps, Handle, HandleInner, ListError, Make, NodeKind, Open, RangeError, Target, Time};
+use super::fs_ops::{
+    FileStat, FsOps, Handle, HandleInner, ListError, Loc, Make, NodeKind, Open, RangeError, Target, Time,
+};
 use super::linux::LinuxSys;
+use super::linux_inroot;
 
 /// sendfile moves at most this much per call (the kernel caps it near 2 GiB anyway).
 const CHUNK: u64 = 1 << 30;
@@ -24,10 +28,18 @@ const CHUNK: u64 = 1 << 30;
 /// Largest xattr value Linux accepts.
 const XATTR_SIZE_MAX: usize = 65536;
 
-fn fd(h: &Handle) -> BorrowedFd<'_> {
+pub(super) fn fd(h: &Handle) -> BorrowedFd<'_> {
     match &h.0 {
         HandleInner::Fd(fd) => fd.as_fd(),
         HandleInner::Recorded(p) => unreachable!("a recorder's handle ({}) given to the kernel", p.display()),
+    }
+}
+
+/// The (dirfd, path) pair a `*at` call takes for `at`.
+pub(super) fn dir_and_path<'a>(at: Loc<'a>) -> Result<(BorrowedFd<'a>, &'a Path), Errno> {
+    match at {
+        Loc::Path(p) => Ok((CWD, p)),
+        Loc::At { dir, name } => Ok((fd(dir), Loc::checked_name(name)?)),
     }
 }
 
@@ -89,9 +101,9 @@ fn timespec(t: Time) -> Timespec {
 
 /// open(2) with O_NOATIME, and without it when refused (it needs ownership or
 /// CAP_FOWNER).
-fn open_noatime(path: &Path, flags: OFlags) -> Result<OwnedFd, Errno> {
-    match openat(CWD, path, flags | OFlags::NOATIME, Mode::empty()) {
-        Err(Errno::PERM) => openat(CWD, path, flags, Mode::empty()),
+fn open_noatime(dir: BorrowedFd<'_>, path: &Path, flags: OFlags) -> Result<OwnedFd, Errno> {
+    match openat(dir, path, flags | OFlags::NOATIME, Mode::empty()) {
+        Err(Errno::PERM) => openat(dir, path, flags, Mode::empty()),
         other => other,
     }
 }
@@ -144,12 +156,13 @@ fn names(list: &[u8]) -> Vec<CString> {
 }
 
 impl FsOps for LinuxSys {
-    fn lstat(&self, path: &Path) -> Result<FileStat, Errno> {
-        statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).map(|st| file_stat(&st))
+    fn lstat_at(&self, at: Loc<'_>) -> Result<FileStat, Errno> {
+        let (dir, path) = dir_and_path(at)?;
+        statat(dir, path, AtFlags::SYMLINK_NOFOLLOW).map(|st| file_stat(&st))
     }
 
     fn list_dir(&self, dir: &Path) -> Result<Vec<OsString>, ListError> {
-        let fd = open_noatime(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
+        let fd = open_noatime(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
             .map_err(|errno| ListError { op: "opendir", errno })?;
         let it = Dir::read_from(&fd).map_err(|errno| ListError { op: "opendir", errno })?;
         let mut out = Vec::new();
@@ -168,35 +181,52 @@ impl FsOps for LinuxSys {
         readlinkat(CWD, path, Vec::new()).map(|t| t.into_bytes())
     }
 
-    fn make(&self, path: &Path, what: &Make<'_>) -> Result<(), Errno> {
+    fn make_at(&self, at: Loc<'_>, what: &Make<'_>) -> Result<(), Errno> {
+        let (dir, path) = dir_and_path(at)?;
         match what {
-            Make::Dir { perm } => mkdirat(CWD, path, Mode::from_raw_mode(*perm)),
-            Make::Symlink { target } => symlinkat(*target, CWD, path),
-            Make::Link { existing } => linkat(CWD, *existing, CWD, path, AtFlags::empty()),
+            Make::Dir { perm } => mkdirat(dir, path, Mode::from_raw_mode(*perm)),
+            Make::Symlink { target } => symlinkat(*target, dir, path),
+            Make::Link { existing } => linkat(CWD, *existing, dir, path, AtFlags::empty()),
             Make::Node { kind, perm, rdev } => {
-                mknodat(CWD, path, file_type(*kind), Mode::from_raw_mode(*perm), *rdev as _)
+                mknodat(dir, path, file_type(*kind), Mode::from_raw_mode(*perm), *rdev as _)
             }
         }
     }
 
-    fn remove(&self, path: &Path, dir: bool) -> Result<(), Errno> {
-        let flags = if dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
-        unlinkat(CWD, path, flags)
+    fn remove_at(&self, at: Loc<'_>, is_dir: bool) -> Result<(), Errno> {
+        let (dir, path) = dir_and_path(at)?;
+        let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+        unlinkat(dir, path, flags)
     }
 
-    fn open(&self, path: &Path, how: Open) -> Result<Handle, Errno> {
+    fn open_at(&self, at: Loc<'_>, how: Open) -> Result<Handle, Errno> {
+        let (dir, path) = dir_and_path(at)?;
         let fd = match how {
-            Open::Read => open_noatime(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC)?,
+            Open::Read => open_noatime(dir, path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC)?,
             Open::Create => {
                 let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                openat(CWD, path, flags, Mode::from_raw_mode(0o600))?
+                openat(dir, path, flags, Mode::from_raw_mode(0o600))?
             }
             Open::Dir => {
                 let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                openat(CWD, path, flags, Mode::empty())?
+                openat(dir, path, flags, Mode::empty())?
             }
+            Open::DirPath => openat(
+                dir,
+                path,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?,
         };
         Ok(Handle(HandleInner::Fd(fd)))
+    }
+
+    fn rename(&self, from: Loc<'_>, to: Loc<'_>) -> Result<(), Errno> {
+        linux_inroot::rename(from, to)
+    }
+
+    fn open_in_root(&self, root: &Handle, path: &Path) -> Result<Handle, Errno> {
+        linux_inroot::open_in_root(fd(root), path).map(|fd| Handle(HandleInner::Fd(fd)))
     }
 
     fn set_len(&self, file: &Handle, size: u64) -> Result<(), Errno> {

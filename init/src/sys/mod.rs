@@ -20,7 +20,10 @@ mod fs_ops;
 mod linux_fs;
 pub mod record_fsops;
 pub mod record_memfs;
-pub use fs_ops::{FileStat, FsOps, Handle, ListError, Make, NodeKind, Open, RangeError, Target, Time};
+// Its calls only the debug overlay makes (in-root resolution, rename).
+mod linux_inroot;
+mod record_inroot;
+pub use fs_ops::{FileStat, FsOps, Handle, ListError, Loc, Make, NodeKind, Open, RangeError, Target, Time};
 // The device-facing calls (sysfs walks, uevents, sectors, appends).
 pub mod dev;
 mod linux_dev;

@@ -1,12 +1,16 @@
 //! [`FsOps`] in the recorder: each call recorded as a typed [`FsCall`] (in the one
 //! call log, as `Call::Fs`), failed when a test asked for that (op, path), and acted
-//! out on the in-memory tree `RecordSys::files`.
+//! out on the in-memory tree `RecordSys::files`. A [`Loc::At`] names the path of its
+//! directory handle joined with its name; the in-root resolution and rename are in
+//! record_inroot.rs.
 
 use std::ffi::{CString, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::fs_ops::{FileStat, FsOps, Handle, HandleInner, ListError, Make, NodeKind, Open, RangeError, Target, Time};
+use super::fs_ops::{
+    FileStat, FsOps, Handle, HandleInner, ListError, Loc, Make, NodeKind, Open, RangeError, Target, Time,
+};
 use super::record::{Call, RecordSys};
 use super::Errno;
 
@@ -41,6 +45,16 @@ pub enum FsCall {
         start: u64,
         end: u64,
     },
+    /// rename(2) of `from` over `to`.
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    /// openat2 of `path` inside `root` (RESOLVE_IN_ROOT|NO_MAGICLINKS|NO_XDEV).
+    OpenInRoot {
+        root: PathBuf,
+        path: PathBuf,
+    },
 }
 
 impl FsCall {
@@ -55,6 +69,8 @@ impl FsCall {
             FsCall::Open { how: Open::Create, .. } => "create",
             FsCall::Open { .. } => "open",
             FsCall::CopyRange { .. } => "copy_range",
+            FsCall::Rename { .. } => "rename",
+            FsCall::OpenInRoot { .. } => "open_in_root",
         }
     }
 
@@ -63,13 +79,15 @@ impl FsCall {
         matches!(self, FsCall::Make { .. } | FsCall::Open { how: Open::Create, .. })
     }
 
-    /// The path a failure is injected by (a copy's: its destination).
+    /// The path a failure is injected by (a copy's and a rename's: its destination; an
+    /// in-root open's: the root and the path joined, unresolved).
     pub fn path(&self) -> PathBuf {
         match self {
             FsCall::Lstat(p) | FsCall::ListDir(p) | FsCall::ReadLink(p) => p.clone(),
             FsCall::Make { path, .. } | FsCall::Remove { path, .. } | FsCall::Open { path, .. } => path.clone(),
             FsCall::On { path, .. } => path.clone(),
-            FsCall::CopyRange { dst, .. } => dst.clone(),
+            FsCall::CopyRange { dst, .. } | FsCall::Rename { to: dst, .. } => dst.clone(),
+            FsCall::OpenInRoot { root, path } => root.join(path),
         }
     }
 }
@@ -81,6 +99,8 @@ impl fmt::Display for FsCall {
                 write!(f, "copy_range({} -> {}, {start}..{end})", src.display(), dst.display())
             }
             FsCall::Open { path, how } => write!(f, "open({}, {how:?})", path.display()),
+            FsCall::Rename { from, to } => write!(f, "rename({} -> {})", from.display(), to.display()),
+            FsCall::OpenInRoot { root, path } => write!(f, "open_in_root({}: {})", root.display(), path.display()),
             other => write!(f, "{}({})", other.op(), other.path().display()),
         }
     }
@@ -93,7 +113,15 @@ fn path_of(at: Target<'_>) -> PathBuf {
     }
 }
 
-fn handle_path(h: &Handle) -> &Path {
+/// The path `at` names in the tree: a handle's directory joined with the name.
+pub(super) fn loc_path(at: Loc<'_>) -> Result<PathBuf, Errno> {
+    match at {
+        Loc::Path(p) => Ok(p.to_path_buf()),
+        Loc::At { dir, name } => Ok(handle_path(dir).join(Loc::checked_name(name)?)),
+    }
+}
+
+pub(super) fn handle_path(h: &Handle) -> &Path {
     match &h.0 {
         HandleInner::Recorded(p) => p,
         HandleInner::Fd(_) => unreachable!("a kernel fd given to the recorder"),
@@ -117,7 +145,7 @@ impl RecordSys {
             .position(|c| matches!(c, Call::Fs(f) if f.creates()))
     }
 
-    fn fs_call(&self, call: FsCall) -> Result<(), Errno> {
+    pub(super) fn fs_call(&self, call: FsCall) -> Result<(), Errno> {
         self.call(Call::Fs(call)).map_err(|e| e.errno)
     }
 
@@ -130,8 +158,9 @@ impl RecordSys {
 }
 
 impl FsOps for RecordSys {
-    fn lstat(&self, path: &Path) -> Result<FileStat, Errno> {
-        self.fs_call(FsCall::Lstat(path.into()))?;
+    fn lstat_at(&self, at: Loc<'_>) -> Result<FileStat, Errno> {
+        let path = loc_path(at)?;
+        self.fs_call(FsCall::Lstat(path.clone()))?;
         self.files.borrow().get(path).map(|n| n.stat).ok_or(Errno::NOENT)
     }
 
@@ -150,7 +179,8 @@ impl FsOps for RecordSys {
         }
     }
 
-    fn make(&self, path: &Path, what: &Make<'_>) -> Result<(), Errno> {
+    fn make_at(&self, at: Loc<'_>, what: &Make<'_>) -> Result<(), Errno> {
+        let path = &loc_path(at)?;
         let op = match what {
             Make::Dir { .. } => "mkdir",
             Make::Symlink { .. } => "symlink",
@@ -170,7 +200,8 @@ impl FsOps for RecordSys {
         }
     }
 
-    fn remove(&self, path: &Path, dir: bool) -> Result<(), Errno> {
+    fn remove_at(&self, at: Loc<'_>, dir: bool) -> Result<(), Errno> {
+        let path = &loc_path(at)?;
         self.fs_call(FsCall::Remove { path: path.into(), dir })?;
         let mut files = self.files.borrow_mut();
         files.remove(path, dir)?;
@@ -183,7 +214,8 @@ impl FsOps for RecordSys {
         Ok(())
     }
 
-    fn open(&self, path: &Path, how: Open) -> Result<Handle, Errno> {
+    fn open_at(&self, at: Loc<'_>, how: Open) -> Result<Handle, Errno> {
+        let path = &loc_path(at)?;
         self.fs_call(FsCall::Open { path: path.into(), how })?;
         let mut files = self.files.borrow_mut();
         let kind = match how {
@@ -191,14 +223,22 @@ impl FsOps for RecordSys {
             _ => files.get(path).ok_or(Errno::NOENT)?.stat.kind,
         };
         match (how, kind) {
-            (Open::Dir, NodeKind::Dir) | (Open::Read | Open::Create, NodeKind::File) => {}
-            (Open::Dir, _) => return Err(Errno::NOTDIR),
+            (Open::Dir | Open::DirPath, NodeKind::Dir) | (Open::Read | Open::Create, NodeKind::File) => {}
+            (Open::Dir | Open::DirPath, _) => return Err(Errno::NOTDIR),
             (_, NodeKind::Symlink) => return Err(Errno::LOOP),
             (_, NodeKind::Dir) => return Err(Errno::ISDIR),
             // A FIFO or a device the engine must never open.
             _ => return Err(Errno::NXIO),
         }
         Ok(Handle(HandleInner::Recorded(path.into())))
+    }
+
+    fn rename(&self, from: Loc<'_>, to: Loc<'_>) -> Result<(), Errno> {
+        self.record_rename(from, to)
+    }
+
+    fn open_in_root(&self, root: &Handle, path: &Path) -> Result<Handle, Errno> {
+        self.record_open_in_root(root, path)
     }
 
     fn set_len(&self, file: &Handle, size: u64) -> Result<(), Errno> {
@@ -236,6 +276,8 @@ impl FsOps for RecordSys {
         let mut files = self.files.borrow_mut();
         let from = files.get_mut(src).map_err(fail)?;
         let (data, allocated) = (from.data.clone(), from.stat.allocated);
+        // Up to the source's end, as the kernel's copy stops there.
+        let end = end.min(from.stat.size).max(start);
         let to = files.get_mut(dst).map_err(fail)?;
         let (lo, hi) = ((start as usize).min(data.len()), (end as usize).min(data.len()));
         if to.data.len() < hi {

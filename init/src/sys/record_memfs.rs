@@ -165,6 +165,44 @@ impl MemFs {
         Ok(())
     }
 
+    /// rename(2): `from` (and, a directory, everything under it) takes the name `to`,
+    /// replacing a non-directory there, or an empty directory when `from` is one.
+    pub(super) fn rename(&mut self, from: &Path, to: &Path) -> Result<(), Errno> {
+        let kind = self.get(from).ok_or(Errno::NOENT)?.stat.kind;
+        if from == to {
+            return Ok(());
+        }
+        if to.starts_with(from) {
+            return Err(Errno::INVAL);
+        }
+        match to.parent().and_then(|p| self.get(p)).map(|n| n.stat.kind) {
+            Some(NodeKind::Dir) => {}
+            Some(_) => return Err(Errno::NOTDIR),
+            None => return Err(Errno::NOENT),
+        }
+        match (
+            kind == NodeKind::Dir,
+            self.get(to).map(|n| n.stat.kind == NodeKind::Dir),
+        ) {
+            (_, None) => {}
+            (false, Some(true)) => return Err(Errno::ISDIR),
+            (true, Some(false)) => return Err(Errno::NOTDIR),
+            (is_dir, Some(_)) => self.remove(to, is_dir)?,
+        }
+        let moved: Vec<PathBuf> = self.paths.keys().filter(|p| p.starts_with(from)).cloned().collect();
+        for old in moved {
+            let ino = self.paths.remove(&old).ok_or(Errno::NOENT)?;
+            let rest = old.strip_prefix(from).unwrap_or(Path::new(""));
+            let new = if rest.as_os_str().is_empty() {
+                to.to_path_buf()
+            } else {
+                to.join(rest)
+            };
+            self.paths.insert(new, ino);
+        }
+        Ok(())
+    }
+
     pub(super) fn remove(&mut self, path: &Path, dir: bool) -> Result<(), Errno> {
         let kind = self.get(path).ok_or(Errno::NOENT)?.stat.kind;
         match (dir, kind == NodeKind::Dir) {
