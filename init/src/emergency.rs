@@ -67,7 +67,11 @@ pub fn handover_env(path: &str) -> Vec<String> {
 /// root (copy-and-free has emptied the initramfs by then; the new root has proc, sys
 /// and dev mounted once the newroot stage ran). None: no shell anywhere.
 pub fn shell_root(sys: &dyn Sys, shell: &str, new_root: &str) -> Option<PathBuf> {
-    let found = |root: &str| sys.executable_in(Path::new(root), Path::new(shell)).unwrap_or(false);
+    let found = |root: &str| {
+        sys.look()
+            .executable_in(Path::new(root), Path::new(shell))
+            .unwrap_or(false)
+    };
     if found("/") {
         Some(PathBuf::from("/"))
     } else if new_root != "/" && found(new_root) {
@@ -226,7 +230,7 @@ fn report(sys: &dyn Sys, what: &str) {
         let path = Path::new(&root).join(EMERGENCY_TXT.trim_start_matches('/'));
         let mut body = text.join("\n");
         body.push('\n');
-        match sys.write_file(&path, body.as_bytes()) {
+        match sys.write(&path, body.as_bytes(), crate::sys::Write::Create) {
             Ok(()) => log::error(&format!("emergency: report written to {}", path.display())),
             Err(e) => log::error(&format!("emergency: report: {e}")),
         }
@@ -256,7 +260,7 @@ pub fn halt(sys: &dyn Sys, what: &str) -> ! {
     let s = current();
     handle(sys, &s, what, Duration::from_secs(5));
     loop {
-        sys.reap();
+        sys.procs().reap();
         std::thread::sleep(Duration::from_secs(1));
     }
 }

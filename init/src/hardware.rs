@@ -81,7 +81,7 @@ impl Hardware {
 
     /// `uname -r`, or the release a test gave.
     pub fn release(&self, sys: &dyn Sys) -> String {
-        self.release.clone().unwrap_or_else(|| sys.uname_release())
+        self.release.clone().unwrap_or_else(|| sys.procs().uname_release())
     }
 
     /// The index, read once. None (logged once) when the image has no modules.

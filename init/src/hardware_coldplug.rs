@@ -206,8 +206,8 @@ fn write_unmatched(sys: &dyn Sys, root: &Path, unmatched: &[String]) {
     if !text.is_empty() {
         text.push('\n');
     }
-    // write_file creates the parent directories.
-    if let Err(e) = sys.write_file(&path, text.as_bytes()) {
+    // Write::Create makes the parent directories.
+    if let Err(e) = sys.write(&path, text.as_bytes(), crate::sys::Write::Create) {
         log::stage(Level::Warn, Stage::Hardware, &e.to_string());
     }
 }

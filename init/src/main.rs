@@ -32,7 +32,7 @@ pub extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_ch
                 .into_owned()
         })
         .collect();
-    if let Some(name) = modprobe::request_of(LinuxSys.pid(), &args) {
+    if let Some(name) = modprobe::request_of(LinuxSys.procs().pid(), &args) {
         log::open_kmsg();
         return modprobe::helper(&LinuxSys, name, std::path::Path::new(modprobe::REQUESTS));
     }
@@ -44,10 +44,10 @@ fn pid1() -> std::ffi::c_int {
     let sys = LinuxSys;
     // Run by hand on a running system, the boot would mount over /proc, /sys and /dev
     // and end in a reboot: only the kernel's PID 1 may boot.
-    if sys.pid() != 1 {
+    if sys.procs().pid() != 1 {
         eprintln!(
             "zos-init: not PID 1 (pid {}): this is the initramfs /init; refusing to boot a running system",
-            sys.pid()
+            sys.procs().pid()
         );
         return 2;
     }
@@ -58,7 +58,7 @@ fn pid1() -> std::ffi::c_int {
     log::info(&format!(
         "zos-init {} starting as pid {}",
         env!("CARGO_PKG_VERSION"),
-        sys.pid()
+        sys.procs().pid()
     ));
     match boot(&sys, started) {
         Ok(never) => match never {},

@@ -55,7 +55,7 @@ pub fn request_of(pid: u32, argv: &[String]) -> Option<&str> {
 pub fn install(sys: &dyn Sys) {
     let path = Path::new(KERNEL_MODPROBE);
     let was = sys.read_to_string(path).map(|s| s.trim().to_string()).ok();
-    match sys.write_file(path, SELF.as_bytes()) {
+    match sys.write(path, SELF.as_bytes(), crate::sys::Write::Create) {
         Ok(()) => {
             log::debug(&format!(
                 "mounts: kernel module requests go to {SELF} until switch_root (was {})",
@@ -73,7 +73,7 @@ pub fn install(sys: &dyn Sys) {
 /// Put the kernel's modprobe path back and report what the kernel asked for.
 pub fn restore_and_collect(sys: &dyn Sys, report: &mut BootReport, requests: &Path) {
     if let Some(was) = WAS.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        if let Err(e) = sys.write_file(Path::new(KERNEL_MODPROBE), was.as_bytes()) {
+        if let Err(e) = sys.write(Path::new(KERNEL_MODPROBE), was.as_bytes(), crate::sys::Write::Create) {
             log::warn(&format!(
                 "switch: {e}; kernel module requests after the handover will fail"
             ));
@@ -119,7 +119,7 @@ fn tree(sys: &dyn Sys, release: &str) -> Option<(PathBuf, PathBuf)> {
     [PathBuf::from("/"), new_root]
         .into_iter()
         .map(|root| (root.join("lib/modules").join(release), root))
-        .find(|(dir, _)| sys.exists(&dir.join("modules.dep")).unwrap_or(false))
+        .find(|(dir, _)| sys.look().exists(&dir.join("modules.dep")).unwrap_or(false))
 }
 
 /// Answer one request: resolve `name` (module or alias, modprobe.d `blacklist`
@@ -127,12 +127,12 @@ fn tree(sys: &dyn Sys, release: &str) -> Option<(PathBuf, PathBuf)> {
 /// built in or already there; 1 otherwise (the kernel only logs the status).
 /// The caller opens the kmsg for the log first (main.rs).
 pub fn helper(sys: &dyn Sys, name: &str, requests: &Path) -> i32 {
-    let release = sys.uname_release();
+    let release = sys.procs().uname_release();
     let via = format!("kernel request {name}");
     let start = log::since_boot();
     let record = |r: ModuleRecord| {
         // Nowhere to report a failure to: the kernel only logs the exit status.
-        let _ = sys.append_file(requests, format_line(&r).as_bytes());
+        let _ = sys.write(requests, format_line(&r).as_bytes(), crate::sys::Write::Append);
     };
     let fail = |why: String| {
         log::info(&format!("modprobe: {via}: {why}"));

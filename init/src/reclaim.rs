@@ -22,8 +22,8 @@ pub struct Cleared {
 /// reclaim); never descends into other mounts. Fails only when `root` itself cannot
 /// be stat'ed or listed.
 pub fn clear_tree(sys: &dyn Sys, root: &Path) -> Result<Cleared, SysError> {
-    let dev = sys.lstat(root)?.dev;
-    let names = sys.list_dir(root)?;
+    let dev = sys.look().lstat(root)?.dev;
+    let names = sys.look().list_names(root)?;
     let mut cleared = Cleared::default();
     clear_entries(sys, root, names, dev, &mut cleared);
     Ok(cleared)
@@ -32,7 +32,7 @@ pub fn clear_tree(sys: &dyn Sys, root: &Path) -> Result<Cleared, SysError> {
 /// `rm -rf --one-file-system path`: a file, or a directory and what it holds on its
 /// own device (a mount point inside stays, as does the directory then).
 pub fn remove_path(sys: &dyn Sys, path: &Path) -> Result<Cleared, SysError> {
-    let st = sys.lstat(path)?;
+    let st = sys.look().lstat(path)?;
     if st.kind != Kind::Dir {
         sys.unlink(path, false)?;
         return Ok(Cleared {
@@ -55,7 +55,7 @@ pub fn remove_path(sys: &dyn Sys, path: &Path) -> Result<Cleared, SysError> {
 /// device are mount points (the new root, a stray mount): left alone. A failing entry
 /// is recorded in `cleared.failed` and skipped.
 fn clear_dir(sys: &dyn Sys, dir: &Path, dev: u64, cleared: &mut Cleared) {
-    match sys.list_dir(dir) {
+    match sys.look().list_names(dir) {
         Ok(names) => clear_entries(sys, dir, names, dev, cleared),
         Err(e) => cleared.failed.push(e.to_string()),
     }
@@ -64,7 +64,7 @@ fn clear_dir(sys: &dyn Sys, dir: &Path, dev: u64, cleared: &mut Cleared) {
 fn clear_entries(sys: &dyn Sys, dir: &Path, names: Vec<std::ffi::OsString>, dev: u64, cleared: &mut Cleared) {
     for name in names {
         let child = dir.join(&name);
-        let st = match sys.lstat(&child) {
+        let st = match sys.look().lstat(&child) {
             Ok(st) => st,
             Err(e) => {
                 cleared.failed.push(e.to_string());

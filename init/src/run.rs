@@ -52,7 +52,7 @@ impl<'a> Runner<'a> {
             breaks: Vec::new(),
             current: None,
             started,
-            console_missing: !sys.stdio_open(),
+            console_missing: !sys.procs().stdio_open(),
             src_root: "/".into(),
             hw: crate::hardware::Hardware::default(),
             report: BootReport {
@@ -63,7 +63,7 @@ impl<'a> Runner<'a> {
             bound: false,
             // Its presence is the old switch, whatever its mode (symlinks followed, as
             // `[ -e ]`; an error reads as absent, as `[ -e ]` does).
-            init_debug_present: sys.exists(Path::new(debug::INIT_DEBUG)).unwrap_or(false),
+            init_debug_present: sys.look().exists(Path::new(debug::INIT_DEBUG)).unwrap_or(false),
         }
     }
 
@@ -166,7 +166,7 @@ impl<'a> Runner<'a> {
             let level = if plain { Level::Info } else { Level::Debug };
             let took = log::ms(log::since_boot() - t0);
             log::stage(level, p.stage, &format!("{} ({took})", p.step));
-            self.sys.reap();
+            self.sys.procs().reap();
         }
         Ok(())
     }
@@ -200,7 +200,7 @@ impl<'a> Runner<'a> {
                 // Stdio first: with fds 0-2 closed, opening kmsg would take fd 0.
                 if self.console_missing {
                     sys.mknod_console(Path::new("/dev/console"))?;
-                    sys.reopen_stdio(Path::new("/dev/console"))?;
+                    sys.procs().reopen_stdio(Path::new("/dev/console"))?;
                     log::replay();
                     log::stage(
                         Level::Warn,

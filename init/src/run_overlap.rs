@@ -101,7 +101,7 @@ impl<'a> Runner<'a> {
             None => root.join("lib/modules").join(self.hw.release(self.sys)),
         };
         // Absent (an image without modules): the index says so, once.
-        let from = self.sys.realpath(&from).unwrap_or(from);
+        let from = self.sys.look().realpath(&from).unwrap_or(from);
         let to = Path::new(&self.cfg.new_root).join(from.strip_prefix("/").unwrap_or(&from));
         Inputs {
             from,

@@ -111,13 +111,13 @@ impl Runner<'_> {
     /// Remove from `/` what the copy would not carry (see [`newroot::prune_list`]).
     fn prune(&mut self, dst: &str, spec: &CopySpec) -> Result<(), StepError> {
         let sys = self.sys;
-        let top = names(sys.list_dir(Path::new("/"))?);
+        let top = names(sys.look().list_names(Path::new("/"))?);
         let kept = crate::copy::resolve_sources(sys.fs(), &self.src_root, spec)?;
         let p = newroot::prune_list(&top, &kept, dst, &spec.exclude);
         let mut gone = p.remove.clone();
         if let Some(keep) = &p.keep_in_top {
             let dir = format!("/{}", p.root_top);
-            if let Ok(children) = sys.list_dir(Path::new(&dir)).map(names) {
+            if let Ok(children) = sys.look().list_names(Path::new(&dir)).map(names) {
                 gone.extend(children.into_iter().filter(|c| c != keep).map(|c| format!("{dir}/{c}")));
             }
         }

@@ -53,7 +53,11 @@ impl Runner<'_> {
             report.exec = argv.to_vec();
             (report.warnings, report.errors) = log::problems();
             log::info(&format!("summary: {}", report.summary()));
-            if let Err(e) = sys.write_file(Path::new(BOOT_JSON), report.to_json().as_bytes()) {
+            if let Err(e) = sys.write(
+                Path::new(BOOT_JSON),
+                report.to_json().as_bytes(),
+                crate::sys::Write::Create,
+            ) {
                 log::warn(&format!("report: {e}"));
             }
             log::info(&format!(

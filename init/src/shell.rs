@@ -17,8 +17,8 @@ pub fn run_shell(sys: &dyn Sys, shell: &Path, root: &Path, console: &Path, env: 
         quiet: false,
         tty: Some(console.to_path_buf()),
     };
-    let pid = sys.spawn_in(&cmd)?;
-    Ok(sys.wait_child(pid, FOREVER)?.unwrap_or(-1))
+    let pid = sys.procs().spawn_in(&cmd)?;
+    Ok(sys.procs().wait_child(pid, FOREVER)?.unwrap_or(-1))
 }
 
 /// The kernel log buffer (syslog(2) READ_ALL) as text, for the emergency report and

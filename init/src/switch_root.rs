@@ -31,7 +31,7 @@ pub struct Handover<'a> {
 /// `last_words` runs right before execve, for the closing log line.
 pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()) -> Result<(), StepError> {
     let new_root = Path::new(h.new_root);
-    let pid = sys.pid();
+    let pid = sys.procs().pid();
     if pid != 1 {
         return Err(StepError::Refused(format!("not PID 1 (pid {pid})")));
     }
@@ -41,10 +41,10 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
             "/ is not a ramfs or tmpfs (statfs magic {magic:#x}): not deleting it"
         )));
     }
-    if !h.bound && sys.lstat(Path::new("/"))?.dev == sys.lstat(new_root)?.dev {
+    if !h.bound && sys.look().lstat(Path::new("/"))?.dev == sys.look().lstat(new_root)?.dev {
         return Err(StepError::Refused(format!("{} is not a separate mount", h.new_root)));
     }
-    if !sys.executable_in(new_root, Path::new(h.target))? {
+    if !sys.look().executable_in(new_root, Path::new(h.target))? {
         return Err(StepError::Target {
             path: h.target.into(),
             why: "is missing or not executable",
@@ -111,7 +111,7 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
             _ => {}
         }
     }
-    if let Err(e) = sys.reopen_stdio(Path::new("/dev/console")) {
+    if let Err(e) = sys.procs().reopen_stdio(Path::new("/dev/console")) {
         log::stage(
             Level::Warn,
             Stage::Switch,
@@ -119,9 +119,9 @@ pub fn switch_root(sys: &dyn Sys, h: &Handover<'_>, last_words: &mut dyn FnMut()
         );
     }
     // Rust's std ignores SIGPIPE, and execve keeps ignored signals and the mask.
-    sys.reset_signals()?;
+    sys.procs().reset_signals()?;
     last_words();
-    sys.exec(Path::new(h.target), h.argv, h.env)?;
+    sys.procs().exec(Path::new(h.target), h.argv, h.env)?;
     Ok(())
 }
 
@@ -135,7 +135,7 @@ fn empty_bind_mount_point(sys: &dyn Sys, new_root: &str) {
     if parent.is_empty() {
         return; // a top-level new root: its directory is the new root's own entry
     }
-    let names = sys.list_dir(Path::new(parent)).unwrap_or_default();
+    let names = sys.look().list_names(Path::new(parent)).unwrap_or_default();
     for name in names {
         let p = format!("{parent}/{}", name.to_string_lossy());
         if let Err(e) = crate::reclaim::remove_path(sys, Path::new(&p)) {

@@ -72,7 +72,7 @@ impl<'a> Sysfs<'a> {
 /// views) are not followed, so each device is seen once. Entry types come with the
 /// listing: no stat per entry.
 pub fn walk(sys: &dyn Sys, dir: &Path, out: &mut Walk) {
-    let Ok(entries) = sys.list_kinds(dir) else { return };
+    let Ok(entries) = sys.look().list(dir) else { return };
     if entries.iter().any(|e| e.kind == Kind::File && e.name == "uevent") {
         out.devices.push(dir.to_path_buf());
     }

@@ -38,7 +38,7 @@ pub enum UdevError {
 
 fn first_in(sys: &dyn Sys, root: &Path, list: &[&str]) -> Option<String> {
     list.iter()
-        .find(|p| sys.executable_in(root, Path::new(p)).unwrap_or(false))
+        .find(|p| sys.look().executable_in(root, Path::new(p)).unwrap_or(false))
         .map(|p| p.to_string())
 }
 
@@ -57,12 +57,12 @@ fn run_cmd(sys: &dyn Sys, root: &Path, env: &[String], argv: &[&str], timeout: D
         quiet: false,
         tty: None,
     };
-    let pid = sys.spawn_in(&cmd)?;
-    match sys.wait_child(pid, timeout)? {
+    let pid = sys.procs().spawn_in(&cmd)?;
+    match sys.procs().wait_child(pid, timeout)? {
         Some(status) => Ok(status),
         None => {
-            sys.kill_group(pid, crate::sys::SIGKILL)?;
-            sys.wait_child(pid, Duration::from_secs(1))?;
+            sys.procs().kill_group(pid, crate::sys::SIGKILL)?;
+            sys.procs().wait_child(pid, Duration::from_secs(1))?;
             Err(UdevError::Timeout {
                 cmd: argv.join(" "),
                 ms: timeout.as_millis(),
@@ -103,7 +103,7 @@ pub fn run(
         quiet: true,
         tty: None,
     };
-    let pid = sys.spawn_in(&daemon)?;
+    let pid = sys.procs().spawn_in(&daemon)?;
     let result = drive(sys, root, env, &udevadm, timeout, warn);
     stop(sys, pid)?;
     result
@@ -154,14 +154,14 @@ fn drive(
 
 /// udevd and its workers share its process group: TERM it, wait, KILL the rest.
 fn stop(sys: &dyn Sys, pid: u32) -> Result<(), UdevError> {
-    sys.kill_group(pid, crate::sys::SIGTERM)?;
-    if sys.wait_child(pid, Duration::from_secs(2))?.is_none() {
-        sys.kill_group(pid, crate::sys::SIGKILL)?;
-        sys.wait_child(pid, Duration::from_secs(1))?;
+    sys.procs().kill_group(pid, crate::sys::SIGTERM)?;
+    if sys.procs().wait_child(pid, Duration::from_secs(2))?.is_none() {
+        sys.procs().kill_group(pid, crate::sys::SIGKILL)?;
+        sys.procs().wait_child(pid, Duration::from_secs(1))?;
     }
     // Workers that outlived udevd were reparented to us: kill and reap them.
-    sys.kill_group(pid, crate::sys::SIGKILL)?;
-    sys.reap();
+    sys.procs().kill_group(pid, crate::sys::SIGKILL)?;
+    sys.procs().reap();
     Ok(())
 }
 

@@ -57,7 +57,7 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
     }
     let top = Path::new(DEBUG_MOUNT);
     // As `[ -e ]`: an error reads as absent.
-    if sys.exists(&top.join(MARKER)).unwrap_or(false) {
+    if sys.look().exists(&top.join(MARKER)).unwrap_or(false) {
         match overlay::copy_over(sys.fs(), top, Path::new(new_root)) {
             Ok(s) => {
                 for r in &s.refused {
@@ -101,11 +101,12 @@ pub fn inject(sys: &dyn Sys, plan: &DebugPlan, new_root: &str, load_modules: &mu
 /// all (disks are scanned asynchronously after their driver loads); none: no wait.
 fn find_device(sys: &dyn Sys, source: &Source, wait: Duration) -> Option<PathBuf> {
     let look = || match source {
-        Source::Device(d) => Some(PathBuf::from(d)).filter(|p| sys.exists(p).unwrap_or(false)),
+        Source::Device(d) => Some(PathBuf::from(d)).filter(|p| sys.look().exists(p).unwrap_or(false)),
         Source::Label(l) => label::find(sys, l, Path::new("/sys/class/block"), Path::new("/dev")),
     };
     let has_disks = sys
-        .list_dir(Path::new("/sys/class/block"))
+        .look()
+        .list_names(Path::new("/sys/class/block"))
         .map(|d| !d.is_empty())
         .unwrap_or(false);
     let deadline = Instant::now() + if has_disks { wait } else { Duration::ZERO };

@@ -26,10 +26,11 @@ pub fn fat_label(sector: &[u8]) -> Option<String> {
 /// `/dev/<name>` of the first block device (in name order) whose FAT label is `label`.
 /// `sys` and `dev` are the roots of /sys/class/block and /dev (tests pass temp dirs).
 pub fn find(sys: &dyn Sys, label: &str, sys_class_block: &Path, dev: &Path) -> Option<PathBuf> {
-    // list_dir returns the names sorted.
-    let names = sys.list_dir(sys_class_block).ok()?;
+    // list_names returns the names sorted.
+    let names = sys.look().list_names(sys_class_block).ok()?;
     names.into_iter().map(|n| dev.join(n)).find(|path| {
-        sys.read_at(path, 0, 512)
+        sys.look()
+            .read_at(path, 0, 512)
             .is_ok_and(|sector| fat_label(&sector).is_some_and(|l| l.eq_ignore_ascii_case(label)))
     })
 }

@@ -38,9 +38,9 @@ pub fn stamp(sys: &dyn Sys, dir: &Path, moved_to: Option<&Path>) -> String {
     FILES
         .iter()
         .map(|f| {
-            let meta = sys.version(&dir.join(f));
+            let meta = sys.look().version(&dir.join(f));
             match moved_to {
-                Some(to) if meta.is_err() => sys.version(&to.join(f)),
+                Some(to) if meta.is_err() => sys.look().version(&to.join(f)),
                 _ => meta,
             }
         })
@@ -104,7 +104,7 @@ pub fn may_resolve(text: &str, stamp: &str, name: &str) -> Option<bool> {
 /// Write the lookup at `path` whole or not at all (a temporary file renamed over
 /// it), so a request running meanwhile never reads half of one.
 pub fn publish(sys: &dyn Sys, path: &Path, text: &str) -> Result<(), SysError> {
-    sys.replace_file(path, text.as_bytes())
+    sys.write(path, text.as_bytes(), crate::sys::Write::Replace)
 }
 
 #[cfg(test)]

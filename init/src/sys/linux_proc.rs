@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-use super::linux::cstring;
-use super::{Power, Spawn, FOREVER};
+use super::linux::{cstring, LinuxSys};
+use super::{Power, Procs, Spawn, FOREVER};
 use crate::error::SysError;
 
 fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
@@ -286,5 +286,38 @@ pub(super) fn kill_group(pgid: u32, signal: i32) -> Result<(), SysError> {
         0 => Ok(()),
         _ if last_errno() == Errno::SRCH => Ok(()),
         _ => Err(SysError::new("kill", format!("-{pgid}"), last_errno())),
+    }
+}
+
+impl Procs for LinuxSys {
+    fn pid(&self) -> u32 {
+        rustix::process::getpid().as_raw_nonzero().get() as u32
+    }
+    fn uname_release(&self) -> String {
+        rustix::system::uname().release().to_string_lossy().into_owned()
+    }
+    fn stdio_open(&self) -> bool {
+        stdio_open()
+    }
+    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError> {
+        reopen_stdio(console)
+    }
+    fn reset_signals(&self) -> Result<(), SysError> {
+        reset_signals()
+    }
+    fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError> {
+        exec(path, argv, env)
+    }
+    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError> {
+        spawn_in(cmd)
+    }
+    fn wait_child(&self, pid: u32, timeout: Duration) -> Result<Option<i32>, SysError> {
+        wait_child(pid, timeout)
+    }
+    fn reap(&self) -> u32 {
+        reap()
+    }
+    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError> {
+        kill_group(pgid, signal)
     }
 }

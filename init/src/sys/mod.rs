@@ -1,10 +1,13 @@
-//! The one seam between the init's logic and the kernel: [`Sys`] is a small set of
-//! syscalls (grouped where one call stands for a family: `mount_change` is
-//! mount(2) with MS_MOVE / MS_BIND / MS_REMOUNT / MS_PRIVATE). [`linux::LinuxSys`]
-//! makes them, each in a few lines; [`record::RecordSys`] records each as a typed
-//! [`record::Call`] and injects failures for tests. The engines built on them (the copy
-//! engine on [`FsOps`], old-root removal, the emergency shell, dmesg) live above, in
-//! their own modules, and are unit-tested through the recorder.
+//! The one seam between the init's logic and the kernel: [`Sys`] is sixteen syscalls
+//! (grouped where one call stands for a family: `mount_change` is mount(2) with
+//! MS_MOVE / MS_BIND / MS_REMOUNT / MS_PRIVATE, `write` is O_TRUNC, rename-over or
+//! O_APPEND), and four sub-traits, each one concern: [`Lookup`] (look, change nothing),
+//! [`Procs`] (processes), [`Kmod`] (modules) and [`FsOps`] (the copy engine's
+//! file-level calls). [`linux::LinuxSys`] makes them, each in a few lines;
+//! [`record::RecordSys`] records each as a typed [`record::Call`] and injects failures
+//! for tests. The engines built on them (the copy engine on [`FsOps`], old-root
+//! removal, the emergency shell, dmesg) live above, in their own modules, and are
+//! unit-tested through the recorder.
 //! tests/seam.rs fails when code outside sys/ calls the kernel some other way.
 
 pub mod kmsg;
@@ -24,11 +27,18 @@ pub mod record_memfs;
 mod linux_inroot;
 mod record_inroot;
 pub use fs_ops::{FileStat, FsOps, Handle, ListError, Loc, Make, NodeKind, Open, RangeError, Target, Time};
-// The device-facing calls (sysfs walks, uevents, sectors, appends).
-pub mod dev;
-mod linux_dev;
-pub mod record_dev;
-pub use dev::{Entry, UeventSocket, Uevents};
+// The look-only calls (sub-trait `Lookup`, reached by `Sys::look`).
+mod linux_lookup;
+mod linux_uevent;
+pub mod lookup;
+pub mod record_lookup;
+pub use lookup::{Entry, Lookup};
+// The process calls (sub-trait `Procs`, reached by `Sys::procs`).
+mod procs;
+mod record_procs;
+pub use procs::Procs;
+mod uevent;
+pub use uevent::{UeventSocket, Uevents};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -156,10 +166,25 @@ pub struct Spawn {
     pub tty: Option<PathBuf>,
 }
 
-/// The syscalls of the boot. More than fifteen: a few are process-state queries the
-/// kernel answers without a path (`pid`, `uname_release`, `stdio_open`), and two are
-/// sub-traits for families of calls: the module syscalls ([`Sys::kmod`]) and the copy
-/// engine's file-level calls ([`Sys::fs`]).
+/// How [`Sys::write`] puts `data` at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// open(O_CREAT|O_TRUNC, 0644) + write of the whole file, creating its parent
+    /// directories (the boot report, a unit file).
+    Create,
+    /// Write a temporary file beside `path` (named after the pid) and rename(2) it
+    /// over `path`, so a reader sees the old file or the new one, whole; the temporary
+    /// is removed if the rename fails. The parent must exist.
+    Replace,
+    /// open(O_CREAT|O_APPEND, 0644) + one write(2) (a line of the kernel requests
+    /// file, which several helper processes append to).
+    Append,
+}
+
+/// The syscalls of the boot: sixteen, and four sub-traits for families of calls that
+/// are each their own concern: the look-only calls ([`Sys::look`]), the process calls
+/// ([`Sys::procs`]), the module syscalls ([`Sys::kmod`]) and the copy engine's
+/// file-level calls ([`Sys::fs`]). docs/ARCHITECTURE.md has the table.
 /// `Sync`: coldplug and the module loader run on their own threads while the copy
 /// runs (run_overlap.rs), all through the one seam.
 pub trait Sys: Sync {
@@ -169,87 +194,38 @@ pub trait Sys: Sync {
     fn mount_change(&self, change: &MountChange) -> Result<(), SysError>;
     /// `umount2(path, MNT_DETACH if detach)`.
     fn umount(&self, path: &Path, detach: bool) -> Result<(), SysError>;
+    fn statfs(&self, path: &Path) -> Result<FsStat, SysError>;
     /// mkdir(2) of `path` and its missing parents.
     fn mkdir_p(&self, path: &Path) -> Result<(), SysError>;
     /// Create the console node (c 5 1, 0600) unless it exists already.
     fn mknod_console(&self, path: &Path) -> Result<(), SysError>;
-    /// open + read of a whole file.
-    fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
     /// open + read of a whole file, as bytes (the depmod index).
     fn read(&self, path: &Path) -> Result<Vec<u8>, SysError>;
-    /// open(O_CREAT|O_TRUNC, 0644) + write of a whole file, creating its parent
-    /// directories.
-    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
+    /// open + read of a whole file, as text (invalid UTF-8 replaced).
+    fn read_to_string(&self, path: &Path) -> Result<String, SysError>;
+    /// Put `data` at `path` as `how` says.
+    fn write(&self, path: &Path, data: &[u8], how: Write) -> Result<(), SysError>;
     /// unlink(2), or rmdir(2) when `dir`.
     fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError>;
-    /// lstat(2).
-    fn lstat(&self, path: &Path) -> Result<Stat, SysError>;
-    /// stat(2), following symlinks, as `[ -e path ]`: Ok(false) on ENOENT/ENOTDIR.
-    fn exists(&self, path: &Path) -> Result<bool, SysError>;
-    /// stat(2), following symlinks: the size and mtime that tell one version of a
-    /// file from another (the module lookup's stamp).
-    fn version(&self, path: &Path) -> Result<Version, SysError>;
-    /// Write `data` to a temporary file beside `path` (named after the pid) and
-    /// rename(2) it over `path`, so a reader sees the old file or the new one, whole;
-    /// the temporary is removed if the rename fails. The parent must exist.
-    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
-    /// realpath(3): `path` absolute, with every symlink, `.` and `..` resolved.
-    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError>;
-    /// faccessat(X_OK)-like, for a root not yet switched to: whether `path`, seen from
-    /// inside `root`, is a regular file with an execute bit; symlinks are followed
-    /// within `root` (an absolute link target is taken from `root`, as it will be after
-    /// switch_root).
-    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError>;
-    /// getdents(2): the names in directory `path` (no `.` and `..`), sorted.
-    fn list_dir(&self, path: &Path) -> Result<Vec<std::ffi::OsString>, SysError>;
-    fn statfs(&self, path: &Path) -> Result<FsStat, SysError>;
     fn chdir(&self, path: &Path) -> Result<(), SysError>;
     fn chroot(&self, path: &Path) -> Result<(), SysError>;
-    fn pid(&self) -> u32;
-    /// uname(2)'s release (`uname -r`); not recorded, as `pid`.
-    fn uname_release(&self) -> String;
-    /// Whether fd 0..2 are open (the kernel leaves them closed without /dev/console).
-    fn stdio_open(&self) -> bool;
-    /// dup2 a fresh O_RDWR open of `console` onto fds 0, 1 and 2.
-    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError>;
-    /// Default dispositions for every signal and an empty mask (execve keeps both).
-    fn reset_signals(&self) -> Result<(), SysError>;
-    /// execve; returns only on failure (a recorder returns Ok).
-    fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError>;
-    /// fork, set the child up as `cmd` says, exec; returns the pid without waiting.
-    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError>;
-    /// Wait for `pid` up to `timeout` ([`FOREVER`]: no limit, reaping any other child
-    /// on the way): Some(status) when it ended (128+signal when killed), None when it
-    /// is still running.
-    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError>;
-    /// Reap exited children without blocking; returns how many.
-    fn reap(&self) -> u32;
-    /// `kill -SIG -pgid`: the whole process group.
-    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError>;
-    /// The module syscalls (see [`Kmod`]).
-    fn kmod(&self) -> &dyn Kmod;
     /// sync + reboot(2).
     fn power(&self, action: Power) -> Result<(), SysError>;
     /// klogctl(SYSLOG_ACTION_READ_ALL): the kernel log buffer's bytes.
     fn klog(&self) -> Result<Vec<u8>, SysError>;
-    /// The file-level calls the copy engine is built on (see [`FsOps`]).
-    fn fs(&self) -> &dyn FsOps;
-
-    // The device-facing calls ([`dev`]).
-    /// getdents(2) with each entry's d_type (symlinks not followed), sorted by name:
-    /// a sysfs walk without a stat per entry.
-    fn list_kinds(&self, path: &Path) -> Result<Vec<Entry>, SysError>;
-    /// readlink(2) (a sysfs device's `driver` and `subsystem` links).
-    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError>;
-    /// open + pread(2) of exactly `len` bytes at `offset` (a block device's boot sector).
-    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError>;
-    /// open(O_CREAT|O_APPEND, 0644) + one write(2) of `data` (a line of the kernel
-    /// requests file, which several helper processes append to).
-    fn append_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError>;
     /// socket(NETLINK_KOBJECT_UEVENT) bound to the kernel's multicast group,
     /// non-blocking.
     fn uevent_open(&self) -> Result<UeventSocket, SysError>;
     /// poll(2) `sock` up to `timeout`: None when nothing came, else every message
     /// queued (recv until EAGAIN), and whether the kernel dropped any (ENOBUFS).
     fn uevent_recv(&self, sock: &UeventSocket, timeout: Duration) -> Result<Option<Uevents>, SysError>;
+
+    /// The look-only calls (see [`Lookup`]).
+    fn look(&self) -> &dyn Lookup;
+    /// The process calls (see [`Procs`]).
+    fn procs(&self) -> &dyn Procs;
+    /// The module syscalls (see [`Kmod`]).
+    fn kmod(&self) -> &dyn Kmod;
+    /// The file-level calls the copy engine is built on (see [`FsOps`]).
+    fn fs(&self) -> &dyn FsOps;
 }

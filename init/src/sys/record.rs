@@ -9,12 +9,11 @@ use std::sync::{Mutex, MutexGuard};
 use rustix::io::Errno;
 
 pub use super::record_call::Call;
-use super::record_dev::RecordDev;
-use super::record_fs::{default_lstat, Tree};
+use super::record_fs::Tree;
 use super::record_kmod::RecordKmod;
+use super::record_lookup::RecordDev;
 use super::record_memfs::MemFs;
-use super::{Entry, UeventSocket};
-use super::{FsStat, Kmod, MountChange, Power, Spawn, Stat, Sys, Version};
+use super::{FsStat, Kmod, Lookup, MountChange, Power, Procs, Sys, UeventSocket, Write};
 use crate::error::SysError;
 use crate::table::MountRow;
 
@@ -38,7 +37,7 @@ impl<T> Shared<T> {
 
 pub struct RecordSys {
     pub(crate) calls: Shared<Vec<Call>>,
-    /// Files written through `write_file`, in order.
+    /// Files written through `write(.., Create or Replace)`, in order.
     pub written: Shared<Vec<(PathBuf, Vec<u8>)>>,
     pub(crate) failures: Shared<Vec<(&'static str, PathBuf, Errno)>>,
     /// What `statfs` says is available, and what meminfo says.
@@ -61,9 +60,9 @@ pub struct RecordSys {
     pub cmdline: String,
     /// What `dmesg` returns.
     pub dmesg: String,
-    /// What `list_dir` returns (any directory, without a `tree`) and `statfs` says used.
+    /// What `list` returns (any directory, without a `tree`) and `statfs` says used.
     pub listing: Vec<String>,
-    /// When not empty, the files `lstat`, `list_dir` and `unlink` see (and change).
+    /// When not empty, the files `lstat`, `list` and `unlink` see (and change).
     pub tree: Shared<Tree>,
     pub used: u64,
     /// The module syscalls, recorded on their own (they come from several threads).
@@ -77,7 +76,7 @@ pub struct RecordSys {
     /// Extra mount points (without a `tree`): directories on another device, like
     /// the API mounts of [`default_lstat`] (a test whose new root is a temp dir).
     pub mount_points: Vec<PathBuf>,
-    /// The device-facing calls' fixtures and results (record_dev.rs).
+    /// The uevents and appends of the recorder (record_lookup.rs).
     pub dev: RecordDev,
 }
 
@@ -141,7 +140,7 @@ impl RecordSys {
         Ok(())
     }
 
-    fn tree_used(&self) -> bool {
+    pub(super) fn tree_used(&self) -> bool {
         !self.tree.borrow().nodes.is_empty()
     }
 }
@@ -202,12 +201,26 @@ impl Sys for RecordSys {
         }
         std::fs::read(path).map_err(|e| SysError::new("read", path, super::linux::io_errno(&e)))
     }
-    fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
-        self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
-        self.call(Call::Write {
-            path: path.into(),
-            len: data.len(),
-        })
+    fn write(&self, path: &Path, data: &[u8], how: Write) -> Result<(), SysError> {
+        let (path, len) = (path.to_path_buf(), data.len());
+        match how {
+            // Kept in `written` even when the write fails (a test reads what was tried).
+            Write::Create | Write::Replace => {
+                self.written.borrow_mut().push((path.clone(), data.to_vec()));
+                self.call(match how {
+                    Write::Create => Call::Write { path, len },
+                    _ => Call::Replace { path, len },
+                })
+            }
+            Write::Append => {
+                self.call(Call::Append {
+                    path: path.clone(),
+                    len,
+                })?;
+                self.dev.appended.borrow_mut().push((path, data.to_vec()));
+                Ok(())
+            }
+        }
     }
     fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError> {
         self.call(Call::Unlink { path: path.into(), dir })?;
@@ -219,66 +232,6 @@ impl Sys for RecordSys {
                 .map_err(|e| SysError::new(op, path, e))?;
         }
         Ok(())
-    }
-    fn lstat(&self, path: &Path) -> Result<Stat, SysError> {
-        self.call(Call::Lstat(path.into()))?;
-        if self.tree_used() {
-            return self
-                .tree
-                .borrow()
-                .lstat(path)
-                .map_err(|e| SysError::new("stat", path, e));
-        }
-        if self.mount_points.iter().any(|m| m == path) {
-            let mut st = default_lstat(Path::new("/mnt/root"));
-            st.dev = 2;
-            return Ok(st);
-        }
-        Ok(default_lstat(path))
-    }
-    fn exists(&self, path: &Path) -> Result<bool, SysError> {
-        self.call(Call::Exists(path.into()))?;
-        Ok(self.present.iter().any(|p| p == path) || self.tree.borrow().nodes.contains_key(path))
-    }
-    fn version(&self, path: &Path) -> Result<Version, SysError> {
-        use std::os::unix::fs::MetadataExt;
-        self.call(Call::Version(path.into()))?;
-        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
-            return Err(SysError::new("stat", path, Errno::NOENT));
-        }
-        let m = std::fs::metadata(path).map_err(|e| SysError::new("stat", path, super::linux::io_errno(&e)))?;
-        Ok(Version {
-            size: m.len(),
-            mtime: m.mtime(),
-            mtime_nsec: m.mtime_nsec(),
-        })
-    }
-    fn replace_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
-        self.written.borrow_mut().push((path.to_path_buf(), data.to_vec()));
-        self.call(Call::Replace {
-            path: path.into(),
-            len: data.len(),
-        })
-    }
-    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
-        self.call(Call::Realpath(path.into()))?;
-        Ok(self
-            .realpaths
-            .iter()
-            .find(|(p, _)| p == path)
-            .map_or_else(|| path.to_path_buf(), |(_, t)| t.clone()))
-    }
-    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
-        let full = root.join(path.strip_prefix("/").unwrap_or(path));
-        self.call(Call::TestX(full.clone()))?;
-        Ok(self.executables.contains(&full))
-    }
-    fn list_dir(&self, path: &Path) -> Result<Vec<std::ffi::OsString>, SysError> {
-        self.call(Call::ListDir(path.into()))?;
-        if self.tree_used() {
-            return Ok(self.tree.borrow().children(path));
-        }
-        Ok(self.listing.iter().map(Into::into).collect())
     }
     fn statfs(&self, path: &Path) -> Result<FsStat, SysError> {
         self.call(Call::Statfs(path.into()))?;
@@ -294,68 +247,13 @@ impl Sys for RecordSys {
     fn chroot(&self, path: &Path) -> Result<(), SysError> {
         self.call(Call::Chroot(path.into()))
     }
-    fn pid(&self) -> u32 {
-        self.pid
-    }
-    fn uname_release(&self) -> String {
-        self.release.clone()
-    }
-    fn stdio_open(&self) -> bool {
-        self.stdio
-    }
-    fn reopen_stdio(&self, console: &Path) -> Result<(), SysError> {
-        self.call(Call::ReopenStdio(console.into()))
-    }
-    fn reset_signals(&self) -> Result<(), SysError> {
-        self.call(Call::ResetSignals)
-    }
-    fn exec(&self, path: &Path, argv: &[String], env: &[String]) -> Result<(), SysError> {
-        self.call(Call::Exec {
-            path: path.into(),
-            argv: argv.to_vec(),
-            env: env.to_vec(),
-        })
-    }
-    fn spawn_in(&self, cmd: &Spawn) -> Result<u32, SysError> {
-        self.call(Call::Spawn(cmd.clone()))?;
-        // A pid per spawn, stable across runs: the call's position.
-        Ok(100 + self.calls.borrow().len() as u32)
-    }
-    fn wait_child(&self, pid: u32, timeout: std::time::Duration) -> Result<Option<i32>, SysError> {
-        self.call(Call::Wait { pid, timeout }).map(|_| Some(0))
-    }
-    fn reap(&self) -> u32 {
-        0
-    }
-    fn kill_group(&self, pgid: u32, signal: i32) -> Result<(), SysError> {
-        self.call(Call::Kill { pgid, signal })
-    }
-    fn kmod(&self) -> &dyn Kmod {
-        &self.kmod
-    }
     fn power(&self, action: Power) -> Result<(), SysError> {
         self.call(Call::Power(action))
     }
     fn klog(&self) -> Result<Vec<u8>, SysError> {
         self.call(Call::Klog).map(|_| self.dmesg.clone().into_bytes())
     }
-    fn fs(&self) -> &dyn super::FsOps {
-        self
-    }
 
-    // The device-facing calls (record_dev.rs).
-    fn list_kinds(&self, path: &Path) -> Result<Vec<Entry>, SysError> {
-        self.dev_list_kinds(path)
-    }
-    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError> {
-        self.dev_read_link(path)
-    }
-    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError> {
-        self.dev_read_at(path, offset, len)
-    }
-    fn append_file(&self, path: &Path, data: &[u8]) -> Result<(), SysError> {
-        self.dev_append_file(path, data)
-    }
     fn uevent_open(&self) -> Result<UeventSocket, SysError> {
         self.dev_uevent_open()
     }
@@ -365,5 +263,18 @@ impl Sys for RecordSys {
         timeout: std::time::Duration,
     ) -> Result<Option<super::Uevents>, SysError> {
         self.dev_uevent_recv(timeout)
+    }
+
+    fn look(&self) -> &dyn Lookup {
+        self
+    }
+    fn procs(&self) -> &dyn Procs {
+        self
+    }
+    fn kmod(&self) -> &dyn Kmod {
+        &self.kmod
+    }
+    fn fs(&self) -> &dyn super::FsOps {
+        self
     }
 }

@@ -35,7 +35,7 @@ pub enum Call {
     Realpath(PathBuf),
     /// `version`: stat(2) following symlinks, for size and mtime.
     Version(PathBuf),
-    /// `replace_file`: a temporary renamed over `path`.
+    /// `write(.., Replace)`: a temporary renamed over `path`.
     Replace {
         path: PathBuf,
         len: usize,
@@ -66,7 +66,7 @@ pub enum Call {
     Klog,
     /// A file-level call of the copy engine (see [`FsCall`]).
     Fs(FsCall),
-    // The device-facing calls (record_dev.rs).
+    // The look-only calls, appends and uevents (record_lookup.rs).
     ReadLink(PathBuf),
     /// `read_at`: `len` bytes at `offset`.
     ReadAt {

@@ -16,7 +16,7 @@ impl Probe for SysfsProbe<'_> {
         attr(self.0, path)
     }
     fn exists(&self, path: &Path) -> bool {
-        self.0.exists(path).unwrap_or(false)
+        self.0.look().exists(path).unwrap_or(false)
     }
 }
 
@@ -27,7 +27,8 @@ fn attr(sys: &dyn Sys, path: &Path) -> Option<String> {
 }
 
 fn link_name(sys: &dyn Sys, p: &Path) -> String {
-    sys.read_link(p)
+    sys.look()
+        .read_link(p)
         .ok()
         .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default()
@@ -72,7 +73,7 @@ pub fn scan(sys: &dyn Sys, sysfs: &Path) -> Vec<Device> {
 pub fn read_all(sys: &dyn Sys, sysfs: &Path, dirs: &[PathBuf]) -> Vec<Device> {
     let mut out: Vec<Device> = dirs.iter().filter_map(|d| read(sys, sysfs, d)).collect();
     let module = sysfs.join("module");
-    for e in sys.list_kinds(&module).unwrap_or_default() {
+    for e in sys.look().list(&module).unwrap_or_default() {
         let kernel = e.name.to_string_lossy().into_owned();
         out.push(Device {
             syspath: module.join(&e.name),

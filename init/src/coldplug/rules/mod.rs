@@ -63,7 +63,7 @@ impl RuleSet {
         let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in RULES_DIRS {
             let dir = root.join(dir);
-            let Ok(entries) = sys.list_kinds(&dir) else {
+            let Ok(entries) = sys.look().list(&dir) else {
                 continue;
             };
             for e in entries {

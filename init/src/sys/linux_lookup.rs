@@ -1,0 +1,146 @@
+//! [`Lookup`] on the real kernel, each a thin wrapper that names the operation and the
+//! path in its error.
+
+use std::path::{Path, PathBuf};
+
+use rustix::fs::FileType;
+use rustix::io::Errno;
+
+use super::linux::{io_errno, LinuxSys};
+use super::{Entry, Kind, Lookup, Stat, Version};
+use crate::error::SysError;
+
+fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
+    move |e| SysError::new(op, path, e)
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SysError + 'a {
+    move |e| SysError::new(op, path, io_errno(&e))
+}
+
+impl Lookup for LinuxSys {
+    fn lstat(&self, path: &Path) -> Result<Stat, SysError> {
+        let st = rustix::fs::lstat(path).map_err(err("stat", path))?;
+        let kind = match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => Kind::Dir,
+            FileType::RegularFile => Kind::File,
+            FileType::Symlink => Kind::Symlink,
+            _ => Kind::Other,
+        };
+        Ok(Stat {
+            kind,
+            mode: st.st_mode & 0o7777,
+            dev: st.st_dev,
+            bytes: st.st_blocks as u64 * 512,
+        })
+    }
+
+    fn exists(&self, path: &Path) -> Result<bool, SysError> {
+        match rustix::fs::stat(path) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
+            Err(e) => Err(SysError::new("stat", path, e)),
+        }
+    }
+
+    fn version(&self, path: &Path) -> Result<Version, SysError> {
+        let st = rustix::fs::stat(path).map_err(err("stat", path))?;
+        Ok(Version {
+            size: st.st_size as u64,
+            mtime: st.st_mtime as i64,
+            mtime_nsec: st.st_mtime_nsec as i64,
+        })
+    }
+
+    fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
+        std::fs::canonicalize(path).map_err(|e| SysError::new("realpath", path, io_errno(&e)))
+    }
+
+    fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
+        let Some(full) = resolve_in(root, path)? else {
+            return Ok(false);
+        };
+        match rustix::fs::lstat(&full) {
+            Ok(st) => Ok(FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_mode & 0o111 != 0),
+            Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
+            Err(e) => Err(SysError::new("stat", &full, e)),
+        }
+    }
+
+    fn list(&self, path: &Path) -> Result<Vec<Entry>, SysError> {
+        let rd = std::fs::read_dir(path).map_err(io_err("opendir", path))?;
+        let mut out = Vec::new();
+        for ent in rd {
+            let ent = ent.map_err(io_err("readdir", path))?;
+            // d_type: no stat unless the filesystem leaves it unknown.
+            let ft = ent.file_type().map_err(io_err("stat", &ent.path()))?;
+            let kind = if ft.is_dir() {
+                Kind::Dir
+            } else if ft.is_file() {
+                Kind::File
+            } else if ft.is_symlink() {
+                Kind::Symlink
+            } else {
+                Kind::Other
+            };
+            out.push(Entry {
+                name: ent.file_name(),
+                kind,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn read_link(&self, path: &Path) -> Result<PathBuf, SysError> {
+        std::fs::read_link(path).map_err(io_err("readlink", path))
+    }
+
+    fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError> {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(path).map_err(io_err("open", path))?;
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, offset).map_err(io_err("read", path))?;
+        Ok(buf)
+    }
+}
+
+/// `path` as it will resolve once `root` is `/`: follow symlinks (in every component)
+/// with absolute targets re-rooted. `None` for a loop or a dangling link.
+fn resolve_in(root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
+    let mut todo: Vec<std::ffi::OsString> = path.components().rev().filter_map(comp_name).collect();
+    let mut cur = PathBuf::from("/");
+    let mut hops = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&name);
+        let full = root.join(next.strip_prefix("/").unwrap_or(&next));
+        match std::fs::read_link(&full) {
+            Ok(target) => {
+                hops += 1;
+                if hops > 40 {
+                    return Ok(None);
+                }
+                if target.is_absolute() {
+                    cur = PathBuf::from("/");
+                }
+                todo.extend(target.components().rev().filter_map(comp_name));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => cur = next, // not a link
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) => return Err(SysError::new("readlink", &full, io_errno(&e))),
+        }
+    }
+    Ok(Some(root.join(cur.strip_prefix("/").unwrap_or(&cur))))
+}
+
+fn comp_name(c: std::path::Component<'_>) -> Option<std::ffi::OsString> {
+    match c {
+        std::path::Component::Normal(n) => Some(n.to_owned()),
+        std::path::Component::ParentDir => Some("..".into()),
+        _ => None,
+    }
+}
