@@ -41,6 +41,8 @@ pub struct Runner<'a> {
     /// Bind mode took: the new root is `/` itself, so the switch frees nothing.
     bound: bool,
     /// /init-debug was there at start (bind mode removes it before the debug stage).
+    /// A release init has no injection, so it does not look.
+    #[cfg(feature = "debug-inject")]
     init_debug_present: bool,
 }
 
@@ -61,6 +63,7 @@ impl<'a> Runner<'a> {
             },
             debug_flags: debug::DebugFlags::default(),
             bound: false,
+            #[cfg(feature = "debug-inject")]
             // Its presence is the old switch, whatever its mode (symlinks followed, as
             // `[ -e ]`; an error reads as absent, as `[ -e ]` does).
             init_debug_present: sys.look().exists(Path::new(debug::INIT_DEBUG)).unwrap_or(false),
