@@ -4,12 +4,11 @@
 use std::ffi::CString;
 use std::path::Path;
 
-use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
 use super::{linux_uevent, Lookup, Procs, UeventSocket, Uevents, Write};
-use super::{FsStat, Kmod, MountChange, Power, Sys};
+use super::{FsOps, FsStat, Kmod, Make, MountChange, NodeKind, Power, Sys};
 use crate::error::SysError;
 use crate::table::MountRow;
 
@@ -81,11 +80,8 @@ impl Sys for LinuxSys {
     }
 
     fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError> {
-        if dir {
-            rustix::fs::rmdir(path).map_err(err("rmdir", path))
-        } else {
-            rustix::fs::unlink(path).map_err(err("unlink", path))
-        }
+        let op = if dir { "rmdir" } else { "unlink" };
+        FsOps::remove(self, path, dir).map_err(err(op, path))
     }
 
     fn read_to_string(&self, path: &Path) -> Result<String, SysError> {
@@ -127,14 +123,12 @@ impl Sys for LinuxSys {
     }
 
     fn mknod_console(&self, path: &Path) -> Result<(), SysError> {
-        let dev = rustix::fs::makedev(5, 1);
-        match rustix::fs::mknodat(
-            rustix::fs::CWD,
-            path,
-            FileType::CharacterDevice,
-            Mode::from_raw_mode(0o600),
-            dev,
-        ) {
+        let node = Make::Node {
+            kind: NodeKind::CharDev,
+            perm: 0o600,
+            rdev: rustix::fs::makedev(5, 1) as u64,
+        };
+        match FsOps::make(self, path, &node) {
             Ok(()) | Err(Errno::EXIST) => Ok(()),
             Err(e) => Err(SysError::new("mknod", path, e)),
         }
@@ -195,5 +189,30 @@ mod tests {
             .write(&t.path().join("none/file"), b"x", Write::Replace)
             .unwrap_err();
         assert_eq!((e.op, e.errno), ("write", Errno::NOENT));
+    }
+
+    #[test]
+    fn the_boot_views_of_lstat_readlink_and_unlink_name_op_and_path() {
+        let t = tempfile::tempdir().unwrap();
+        let (file, link, dir) = (t.path().join("f"), t.path().join("l"), t.path().join("d"));
+        LinuxSys.write(&file, b"abc", Write::Create).unwrap();
+        std::os::unix::fs::symlink("f", &link).unwrap();
+        LinuxSys.mkdir_p(&dir).unwrap();
+        let look = LinuxSys.look();
+        assert_eq!(look.lstat(&file).unwrap().kind, super::super::Kind::File);
+        assert_eq!(look.lstat(&link).unwrap().kind, super::super::Kind::Symlink);
+        assert_eq!(look.lstat(&dir).unwrap().kind, super::super::Kind::Dir);
+        assert_eq!(look.read_link(&link).unwrap(), Path::new("f"));
+        assert!(look.exists(&link).unwrap() && !look.exists(&t.path().join("f/x")).unwrap());
+        let e = look.lstat(&t.path().join("none")).unwrap_err();
+        assert_eq!((e.op, e.errno), ("stat", Errno::NOENT));
+        let e = LinuxSys.unlink(&dir, false).unwrap_err();
+        assert_eq!((e.op, e.errno), ("unlink", Errno::ISDIR));
+        LinuxSys.unlink(&dir, true).unwrap();
+        let e = LinuxSys.unlink(&dir, true).unwrap_err();
+        assert_eq!(
+            (e.op, e.path.as_path(), e.errno),
+            ("rmdir", dir.as_path(), Errno::NOENT)
+        );
     }
 }

@@ -7,7 +7,9 @@ use rustix::fs::FileType;
 use rustix::io::Errno;
 
 use super::linux::{io_errno, LinuxSys};
-use super::{Entry, Kind, Lookup, Stat, Version};
+use std::os::unix::ffi::OsStringExt;
+
+use super::{Entry, FsOps, Kind, Lookup, Stat, Version};
 use crate::error::SysError;
 
 fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
@@ -19,27 +21,19 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 impl Lookup for LinuxSys {
+    // One implementation per syscall: lstat and readlink are FsOps's, given the
+    // boot's error (op and path) here.
     fn lstat(&self, path: &Path) -> Result<Stat, SysError> {
-        let st = rustix::fs::lstat(path).map_err(err("stat", path))?;
-        let kind = match FileType::from_raw_mode(st.st_mode) {
-            FileType::Directory => Kind::Dir,
-            FileType::RegularFile => Kind::File,
-            FileType::Symlink => Kind::Symlink,
-            _ => Kind::Other,
-        };
-        Ok(Stat {
-            kind,
-            mode: st.st_mode & 0o7777,
-            dev: st.st_dev,
-            bytes: st.st_blocks as u64 * 512,
-        })
+        FsOps::lstat(self, path)
+            .map(|st| Stat::from(&st))
+            .map_err(err("stat", path))
     }
 
     fn exists(&self, path: &Path) -> Result<bool, SysError> {
-        match rustix::fs::stat(path) {
+        match self.version(path) {
             Ok(_) => Ok(true),
-            Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
-            Err(e) => Err(SysError::new("stat", path, e)),
+            Err(e) if matches!(e.errno, Errno::NOENT | Errno::NOTDIR) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -93,7 +87,8 @@ impl Lookup for LinuxSys {
     }
 
     fn read_link(&self, path: &Path) -> Result<PathBuf, SysError> {
-        std::fs::read_link(path).map_err(io_err("readlink", path))
+        let target = FsOps::read_link(self, path).map_err(err("readlink", path))?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(target)))
     }
 
     fn read_at(&self, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>, SysError> {

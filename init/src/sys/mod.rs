@@ -106,6 +106,23 @@ pub struct Stat {
     pub bytes: u64,
 }
 
+impl From<&FileStat> for Stat {
+    fn from(st: &FileStat) -> Self {
+        let kind = match st.kind {
+            NodeKind::Dir => Kind::Dir,
+            NodeKind::File => Kind::File,
+            NodeKind::Symlink => Kind::Symlink,
+            _ => Kind::Other,
+        };
+        Stat {
+            kind,
+            mode: st.perm,
+            dev: st.dev,
+            bytes: st.allocated,
+        }
+    }
+}
+
 /// [`Sys::version`]: what tells one version of a file from another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Version {
