@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::hardware::Hardware;
-use crate::log;
+use crate::log::{self, Level};
 use crate::modules::index::{ModIndex, Resolved};
 use crate::modules::load::Request;
 use crate::modules::lookup;
 use crate::report::{BootReport, ModuleRecord};
+use crate::stage::Stage;
 use crate::sys::Sys;
 
 pub const KERNEL_MODPROBE: &str = "/proc/sys/kernel/modprobe";
@@ -209,7 +210,11 @@ pub fn publish_lookup(sys: &dyn Sys, idx: &ModIndex, dir: &Path, moved_to: &Path
     }
     let stamp = lookup::stamp(sys, dir, Some(moved_to));
     if let Err(e) = lookup::publish(sys, Path::new(LOOKUP), &lookup::build(idx, &stamp)) {
-        log::debug(&format!("modules: {e}; kernel requests parse the index each"));
+        log::stage(
+            Level::Debug,
+            Stage::Modules,
+            &format!("{e}; kernel requests parse the index each"),
+        );
     }
 }
 

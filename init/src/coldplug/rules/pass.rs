@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use super::device::{self, SysfsProbe};
 use super::{RuleSet, Wanted};
 use crate::coldplug::sysfs::Walked;
-use crate::log;
+use crate::log::{self, Level};
 use crate::modules::index::{ModIndex, Resolved};
 use crate::modules::load::Request;
 use crate::modules::normalize;
+use crate::stage::Stage;
 use crate::sys::Sys;
 
 pub struct RulesPass {
@@ -23,7 +24,9 @@ pub struct RulesPass {
 impl RulesPass {
     /// The image's rules at `root` (logged: where from, and each line not evaluated).
     pub fn new(sys: &dyn Sys, root: &Path, sysfs: &Path) -> RulesPass {
-        let set = RuleSet::load(sys, root, &mut |s| log::warn(&format!("hardware: rules: {s}")));
+        let set = RuleSet::load(sys, root, &mut |s| {
+            log::stage(Level::Warn, Stage::Hardware, &format!("rules: {s}"))
+        });
         let lines: usize = set
             .files
             .iter()
