@@ -203,6 +203,18 @@ mod tests {
         assert_eq!(look.lstat(&link).unwrap().kind, super::super::Kind::Symlink);
         assert_eq!(look.lstat(&dir).unwrap().kind, super::super::Kind::Dir);
         assert_eq!(look.read_link(&link).unwrap(), Path::new("f"));
+        let listed: Vec<_> = look
+            .list(t.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        use super::super::Kind;
+        let want = [("d", Kind::Dir), ("f", Kind::File), ("l", Kind::Symlink)];
+        assert_eq!(listed, want.map(|(n, k)| (n.into(), k)));
+        assert_eq!(FsOps::list_dir(&LinuxSys, t.path()).unwrap(), ["d", "f", "l"]);
+        let e = look.list(&file).unwrap_err();
+        assert_eq!((e.op, e.errno), ("opendir", Errno::NOTDIR));
         assert!(look.exists(&link).unwrap() && !look.exists(&t.path().join("f/x")).unwrap());
         let e = look.lstat(&t.path().join("none")).unwrap_err();
         assert_eq!((e.op, e.errno), ("stat", Errno::NOENT));

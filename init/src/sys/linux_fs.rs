@@ -155,6 +155,33 @@ fn names(list: &[u8]) -> Vec<CString> {
         .collect()
 }
 
+/// getdents(2) of `dir` opened with O_NOATIME (plainly when EPERM): each name (no `.`
+/// and `..`) with its d_type, sorted bytewise. Where the filesystem leaves d_type
+/// unknown, an lstat of that entry says. The one listing of the real kernel: the copy
+/// engine's [`FsOps::list_dir`] and the boot's `Lookup::list` (sysfs walks).
+pub(super) fn getdents(dir: &Path) -> Result<Vec<(OsString, FileType)>, ListError> {
+    let fd = open_noatime(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
+        .map_err(|errno| ListError { op: "opendir", errno })?;
+    let it = Dir::read_from(&fd).map_err(|errno| ListError { op: "opendir", errno })?;
+    let mut out = Vec::new();
+    for entry in it {
+        let entry = entry.map_err(|errno| ListError { op: "readdir", errno })?;
+        let name = entry.file_name();
+        if name.to_bytes() == b"." || name.to_bytes() == b".." {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            FileType::Unknown => statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                .map(|st| FileType::from_raw_mode(st.st_mode))
+                .map_err(|errno| ListError { op: "stat", errno })?,
+            known => known,
+        };
+        out.push((OsString::from_vec(name.to_bytes().to_vec()), kind));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 impl FsOps for LinuxSys {
     fn lstat_at(&self, at: Loc<'_>) -> Result<FileStat, Errno> {
         let (dir, path) = dir_and_path(at)?;
@@ -162,19 +189,7 @@ impl FsOps for LinuxSys {
     }
 
     fn list_dir(&self, dir: &Path) -> Result<Vec<OsString>, ListError> {
-        let fd = open_noatime(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
-            .map_err(|errno| ListError { op: "opendir", errno })?;
-        let it = Dir::read_from(&fd).map_err(|errno| ListError { op: "opendir", errno })?;
-        let mut out = Vec::new();
-        for entry in it {
-            let entry = entry.map_err(|errno| ListError { op: "readdir", errno })?;
-            let name = entry.file_name().to_bytes();
-            if name != b"." && name != b".." {
-                out.push(OsString::from_vec(name.to_vec()));
-            }
-        }
-        out.sort();
-        Ok(out)
+        Ok(getdents(dir)?.into_iter().map(|(name, _)| name).collect())
     }
 
     fn read_link(&self, path: &Path) -> Result<Vec<u8>, Errno> {

@@ -62,28 +62,17 @@ impl Lookup for LinuxSys {
     }
 
     fn list(&self, path: &Path) -> Result<Vec<Entry>, SysError> {
-        let rd = std::fs::read_dir(path).map_err(io_err("opendir", path))?;
-        let mut out = Vec::new();
-        for ent in rd {
-            let ent = ent.map_err(io_err("readdir", path))?;
-            // d_type: no stat unless the filesystem leaves it unknown.
-            let ft = ent.file_type().map_err(io_err("stat", &ent.path()))?;
-            let kind = if ft.is_dir() {
-                Kind::Dir
-            } else if ft.is_file() {
-                Kind::File
-            } else if ft.is_symlink() {
-                Kind::Symlink
-            } else {
-                Kind::Other
+        let entries = super::linux_fs::getdents(path).map_err(|e| SysError::new(e.op, path, e.errno))?;
+        let entry = |(name, ft)| {
+            let kind = match ft {
+                FileType::Directory => Kind::Dir,
+                FileType::RegularFile => Kind::File,
+                FileType::Symlink => Kind::Symlink,
+                _ => Kind::Other,
             };
-            out.push(Entry {
-                name: ent.file_name(),
-                kind,
-            });
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+            Entry { name, kind }
+        };
+        Ok(entries.into_iter().map(entry).collect())
     }
 
     fn read_link(&self, path: &Path) -> Result<PathBuf, SysError> {
