@@ -227,4 +227,35 @@ mod tests {
             ("rmdir", dir.as_path(), Errno::NOENT)
         );
     }
+
+    #[test]
+    fn executable_in_follows_links_inside_the_root() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let t = tempfile::tempdir().unwrap();
+        let (root, outside) = (t.path().join("root"), t.path().join("outside"));
+        LinuxSys
+            .write(&root.join("usr/sbin/zinit"), b"#!", Write::Create)
+            .unwrap();
+        LinuxSys
+            .write(&root.join("usr/sbin/plain"), b"x", Write::Create)
+            .unwrap();
+        LinuxSys.write(&outside.join("tool"), b"#!", Write::Create).unwrap();
+        for f in [root.join("usr/sbin/zinit"), outside.join("tool")] {
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        // Absolute targets are taken from the root, as after switch_root.
+        symlink("/usr/sbin", root.join("sbin")).unwrap();
+        symlink(&outside, root.join("out")).unwrap();
+        let look = LinuxSys.look();
+        assert!(look.executable_in(&root, Path::new("/sbin/zinit")).unwrap());
+        assert!(
+            !look.executable_in(&root, Path::new("/sbin/plain")).unwrap(),
+            "no x bit"
+        );
+        assert!(!look.executable_in(&root, Path::new("/sbin/none")).unwrap());
+        assert!(
+            !look.executable_in(&root, Path::new("/out/tool")).unwrap(),
+            "resolved in the root, not on the host"
+        );
+    }
 }

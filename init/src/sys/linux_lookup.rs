@@ -9,7 +9,7 @@ use rustix::io::Errno;
 use super::linux::{io_errno, LinuxSys};
 use std::os::unix::ffi::OsStringExt;
 
-use super::{Entry, FsOps, Kind, Lookup, Stat, Version};
+use super::{Entry, FsOps, Kind, Lookup, NodeKind, Stat, Version};
 use crate::error::SysError;
 
 fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
@@ -51,11 +51,11 @@ impl Lookup for LinuxSys {
     }
 
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
-        let Some(full) = resolve_in(root, path)? else {
+        let Some(full) = resolve_in(self, root, path)? else {
             return Ok(false);
         };
-        match rustix::fs::lstat(&full) {
-            Ok(st) => Ok(FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_mode & 0o111 != 0),
+        match FsOps::lstat(self, &full) {
+            Ok(st) => Ok(st.kind == NodeKind::File && st.perm & 0o111 != 0),
             Err(Errno::NOENT) | Err(Errno::NOTDIR) => Ok(false),
             Err(e) => Err(SysError::new("stat", &full, e)),
         }
@@ -91,7 +91,7 @@ impl Lookup for LinuxSys {
 
 /// `path` as it will resolve once `root` is `/`: follow symlinks (in every component)
 /// with absolute targets re-rooted. `None` for a loop or a dangling link.
-fn resolve_in(root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
+fn resolve_in(fs: &dyn FsOps, root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
     let mut todo: Vec<std::ffi::OsString> = path.components().rev().filter_map(comp_name).collect();
     let mut cur = PathBuf::from("/");
     let mut hops = 0;
@@ -102,8 +102,9 @@ fn resolve_in(root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
         }
         let next = cur.join(&name);
         let full = root.join(next.strip_prefix("/").unwrap_or(&next));
-        match std::fs::read_link(&full) {
+        match fs.read_link(&full) {
             Ok(target) => {
+                let target = PathBuf::from(std::ffi::OsString::from_vec(target));
                 hops += 1;
                 if hops > 40 {
                     return Ok(None);
@@ -113,9 +114,9 @@ fn resolve_in(root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
                 }
                 todo.extend(target.components().rev().filter_map(comp_name));
             }
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => cur = next, // not a link
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-            Err(e) => return Err(SysError::new("readlink", &full, io_errno(&e))),
+            Err(Errno::INVAL) => cur = next, // not a link
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(SysError::new("readlink", &full, e)),
         }
     }
     Ok(Some(root.join(cur.strip_prefix("/").unwrap_or(&cur))))
