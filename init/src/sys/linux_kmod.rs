@@ -10,6 +10,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::linux::LinuxSys;
+use super::linux_children::{fork_claimed, release};
 use super::linux_proc::wait_status;
 use super::{Kmod, Within};
 use crate::error::SysError;
@@ -106,8 +107,9 @@ fn bounded(
     call: impl FnOnce() -> libc::c_long,
 ) -> Within {
     // SAFETY: the child makes raw syscalls on data prepared before the fork, reads its
-    // errno and _exits: no allocation, no lock another thread may have held.
-    let pid = unsafe { libc::fork() };
+    // errno and _exits: no allocation, no lock another thread may have held. Claimed:
+    // the stage loop's `reap` leaves it to the wait below.
+    let pid = unsafe { fork_claimed() };
     if pid < 0 {
         return Within::Done(Err(SysError::new("fork", path, last_errno())));
     }
@@ -118,7 +120,10 @@ fn bounded(
         unsafe { libc::_exit(code.clamp(0, 255)) }
     }
     match wait_status(pid, timeout) {
-        Ok(None) => Within::StillLoading { pid: pid as u32 },
+        Ok(None) => {
+            release(pid); // left behind: a stray from now on
+            Within::StillLoading { pid: pid as u32 }
+        }
         Ok(Some(status)) if libc::WIFEXITED(status) => match libc::WEXITSTATUS(status) {
             0 => Within::Done(Ok(())),
             code => Within::Done(Err(SysError::new(op, path, Errno::from_raw_os_error(code)))),

@@ -11,6 +11,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::linux::{cstring, LinuxSys};
+use super::linux_children::{fork_claimed, reap, release};
 use super::{Power, Procs, Spawn, FOREVER};
 use crate::error::SysError;
 
@@ -92,19 +93,6 @@ pub(super) fn exec(path: &Path, argv: &[String], env: &[String]) -> Result<(), S
     Err(SysError::new("execve", path, last_errno()))
 }
 
-pub(super) fn reap() -> u32 {
-    let mut n = 0;
-    loop {
-        let mut status = 0;
-        // SAFETY: non-blocking waitpid with a valid out-pointer.
-        let got = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if got <= 0 {
-            return n;
-        }
-        n += 1;
-    }
-}
-
 pub(super) fn power(action: Power) -> Result<(), SysError> {
     rustix::fs::sync();
     let cmd = match action {
@@ -161,10 +149,9 @@ pub(super) fn spawn_in(cmd: &Spawn) -> Result<u32, SysError> {
     let (_e, env_p) = c_array(&cmd.env)?;
     let new_group = cmd.new_group;
     let quiet = cmd.quiet;
-    // SAFETY: called while the init has no other threads (the module loader's threads
-    // are joined before any stage returns); the child only makes async-signal-safe
-    // calls on data built before the fork, then execs or _exits.
-    let pid = unsafe { libc::fork() };
+    // SAFETY: the child only makes async-signal-safe calls on data built before the
+    // fork, then execs or _exits. Claimed: its waiter (wait_child) reaps it, not `reap`.
+    let pid = unsafe { fork_claimed() };
     if pid < 0 {
         return Err(SysError::new("fork", prog_path, last_errno()));
     }
@@ -211,6 +198,9 @@ fn wait_forever(pid: u32) -> Result<Option<i32>, SysError> {
         let mut status = 0;
         // SAFETY: waitpid with a valid out-pointer.
         let got = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if got > 0 {
+            release(got);
+        }
         if got == pid as libc::pid_t {
             return Ok(Some(exit_status(status)));
         }
@@ -247,6 +237,7 @@ pub(super) fn wait_status(pid: libc::pid_t, timeout: Duration) -> Result<Option<
         // SAFETY: non-blocking waitpid on our own child with a valid out-pointer.
         let got = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         if got == pid {
+            release(pid);
             if pidfd >= 0 {
                 // SAFETY: closing the pidfd opened above, once.
                 unsafe { libc::close(pidfd) };
@@ -254,7 +245,9 @@ pub(super) fn wait_status(pid: libc::pid_t, timeout: Duration) -> Result<Option<
             return Ok(Some(status));
         }
         if got < 0 && last_errno() != Errno::INTR {
-            return Err(SysError::new("waitpid", what(), last_errno()));
+            let errno = last_errno();
+            release(pid); // not ours to wait for any more (ECHILD: gone)
+            return Err(SysError::new("waitpid", what(), errno));
         }
         let left = timeout.saturating_sub(t0.elapsed());
         if left.is_zero() {

@@ -12,6 +12,7 @@
 
 pub mod kmsg;
 pub mod linux;
+mod linux_children;
 mod linux_kmod;
 mod linux_proc;
 pub mod record;
