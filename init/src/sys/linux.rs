@@ -258,4 +258,18 @@ mod tests {
             "resolved in the root, not on the host"
         );
     }
+
+    #[test]
+    fn a_directory_larger_than_one_getdents_buffer_lists_whole_and_sorted() {
+        let t = tempfile::tempdir().unwrap();
+        // ~600 entries of 40-byte names: several 8 KiB getdents buffers.
+        let names: Vec<String> = (0..600).rev().map(|i| format!("{i:0>32}-entry")).collect();
+        for n in &names {
+            LinuxSys.write(&t.path().join(n), b"", Write::Create).unwrap();
+        }
+        let listed = LinuxSys.look().list_names(t.path()).unwrap();
+        let mut want = names.clone();
+        want.sort();
+        assert_eq!(listed, want.iter().map(std::ffi::OsString::from).collect::<Vec<_>>());
+    }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use rustix::fs::{
     chmodat, chownat, fchmod, fchown, fgetxattr, flistxattr, flistxattr_query, fsetxattr, ftruncate, futimens,
     lgetxattr, linkat, llistxattr, llistxattr_query, lsetxattr, mkdirat, mknodat, openat, readlinkat, seek, sendfile,
-    statat, symlinkat, unlinkat, utimensat, AtFlags, Dir, FileType, Gid, Mode, OFlags, SeekFrom, Timestamps, Uid,
+    statat, symlinkat, unlinkat, utimensat, AtFlags, FileType, Gid, Mode, OFlags, RawDir, SeekFrom, Timestamps, Uid,
     XattrFlags, CWD,
 };
 use rustix::io::{pread, pwrite, Errno};
@@ -162,31 +162,36 @@ fn names(list: &[u8]) -> Vec<CString> {
 pub(super) fn getdents(dir: &Path) -> Result<Vec<(OsString, FileType)>, ListError> {
     let fd = open_noatime(CWD, dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
         .map_err(|errno| ListError { op: "opendir", errno })?;
-    // `Dir::new` reads from this fd; `Dir::read_from` would reopen it (fcntl + openat
-    // of "."): two syscalls more per directory, thousands per sysfs walk.
-    let mut it = Dir::new(fd).map_err(|errno| ListError { op: "opendir", errno })?;
+    // One buffer of GETDENTS_BUF for the whole listing: most directories (a sysfs
+    // device's ~20 entries, a /usr/lib) come back in one getdents(2), then the empty
+    // one. (`Dir` starts at 768 bytes, zero-fills and grows it each call; `read_from`
+    // also reopens the fd.)
+    let mut buf = Vec::with_capacity(GETDENTS_BUF);
+    let mut it = RawDir::new(&fd, buf.spare_capacity_mut());
     let mut out = Vec::new();
     let mut unknown = Vec::new();
-    for entry in it.by_ref() {
+    while let Some(entry) = it.next() {
         let entry = entry.map_err(|errno| ListError { op: "readdir", errno })?;
-        let name = entry.file_name();
-        if name.to_bytes() == b"." || name.to_bytes() == b".." {
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
             continue;
         }
         if entry.file_type() == FileType::Unknown {
             unknown.push(out.len());
         }
-        out.push((OsString::from_vec(name.to_bytes().to_vec()), entry.file_type()));
+        out.push((OsString::from_vec(name.to_vec()), entry.file_type()));
     }
-    let dir_fd = it.fd().map_err(|errno| ListError { op: "opendir", errno })?;
     for i in unknown {
-        let st = statat(dir_fd, out[i].0.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+        let st = statat(&fd, out[i].0.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|errno| ListError { op: "stat", errno })?;
         out[i].1 = FileType::from_raw_mode(st.st_mode);
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
+
+/// getdents(2)'s buffer: 8 KiB holds some 200 sysfs entries.
+const GETDENTS_BUF: usize = 8192;
 
 impl FsOps for LinuxSys {
     fn lstat_at(&self, at: Loc<'_>) -> Result<FileStat, Errno> {
