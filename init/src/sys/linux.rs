@@ -14,8 +14,19 @@ use crate::table::MountRow;
 
 pub struct LinuxSys;
 
-fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
+/// The error of a failed call: `op` on `path`, with its errno (shared by linux_*.rs).
+pub(super) fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
     move |e| SysError::new(op, path, e)
+}
+
+/// [`err`] for a std::io call.
+pub(super) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SysError + 'a {
+    move |e| SysError::new(op, path, io_errno(&e))
+}
+
+/// errno of the last failed libc call of this thread.
+pub(super) fn last_errno() -> Errno {
+    io_errno(&std::io::Error::last_os_error())
 }
 
 pub(super) fn cstring(op: &'static str, s: &[u8]) -> Result<CString, SysError> {
@@ -57,7 +68,7 @@ impl Sys for LinuxSys {
     }
 
     fn mkdir_p(&self, path: &Path) -> Result<(), SysError> {
-        std::fs::create_dir_all(path).map_err(|e| SysError::new("mkdir", path, io_errno(&e)))
+        std::fs::create_dir_all(path).map_err(io_err("mkdir", path))
     }
 
     fn chdir(&self, path: &Path) -> Result<(), SysError> {
@@ -90,7 +101,7 @@ impl Sys for LinuxSys {
     }
 
     fn read(&self, path: &Path) -> Result<Vec<u8>, SysError> {
-        std::fs::read(path).map_err(|e| SysError::new("read", path, io_errno(&e)))
+        std::fs::read(path).map_err(io_err("read", path))
     }
 
     fn write(&self, path: &Path, data: &[u8], how: Write) -> Result<(), SysError> {
@@ -99,14 +110,14 @@ impl Sys for LinuxSys {
                 if let Some(parent) = path.parent() {
                     self.mkdir_p(parent)?;
                 }
-                std::fs::write(path, data).map_err(|e| io_err("write", path, &e))
+                std::fs::write(path, data).map_err(io_err("write", path))
             }
             Write::Replace => {
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                std::fs::write(&tmp, data).map_err(|e| io_err("write", &tmp, &e))?;
+                std::fs::write(&tmp, data).map_err(io_err("write", &tmp))?;
                 std::fs::rename(&tmp, path).map_err(|e| {
                     let _ = std::fs::remove_file(&tmp);
-                    io_err("rename", path, &e)
+                    io_err("rename", path)(e)
                 })
             }
             Write::Append => {
@@ -114,10 +125,10 @@ impl Sys for LinuxSys {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|e| io_err("open", path, &e))?;
+                    .map_err(io_err("open", path))?;
                 // One write(2) of the whole line: O_APPEND keeps concurrent helpers'
                 // lines whole.
-                std::io::Write::write_all(&mut file, data).map_err(|e| io_err("write", path, &e))
+                std::io::Write::write_all(&mut file, data).map_err(io_err("write", path))
             }
         }
     }
@@ -159,10 +170,6 @@ impl Sys for LinuxSys {
     fn fs(&self) -> &dyn super::FsOps {
         self
     }
-}
-
-fn io_err(op: &'static str, path: &Path, e: &std::io::Error) -> SysError {
-    SysError::new(op, path, io_errno(e))
 }
 
 pub(super) fn io_errno(e: &std::io::Error) -> Errno {

@@ -43,8 +43,9 @@ pub(super) fn dir_and_path<'a>(at: Loc<'a>) -> Result<(BorrowedFd<'a>, &'a Path)
     }
 }
 
-fn kind_of(mode: u32) -> NodeKind {
-    match FileType::from_raw_mode(mode) {
+/// The node kind of a file type (st_mode's, or a getdents entry's d_type).
+pub(super) fn node_kind(ft: FileType) -> NodeKind {
+    match ft {
         FileType::Directory => NodeKind::Dir,
         FileType::RegularFile => NodeKind::File,
         FileType::Symlink => NodeKind::Symlink,
@@ -71,7 +72,7 @@ fn file_type(kind: NodeKind) -> FileType {
 #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
 fn file_stat(st: &rustix::fs::Stat) -> FileStat {
     FileStat {
-        kind: kind_of(st.st_mode),
+        kind: node_kind(FileType::from_raw_mode(st.st_mode)),
         perm: st.st_mode & 0o7777,
         uid: st.st_uid,
         gid: st.st_gid,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-use super::linux::LinuxSys;
+use super::linux::{io_err, last_errno, LinuxSys};
 use super::linux_children::{fork_claimed, release};
 use super::linux_proc::wait_status;
 use super::{Kmod, Within};
@@ -17,10 +17,6 @@ use crate::error::SysError;
 
 /// `MODULE_INIT_COMPRESSED_FILE` (include/uapi/linux/module.h).
 const MODULE_INIT_COMPRESSED_FILE: libc::c_uint = 4;
-
-fn last_errno() -> Errno {
-    Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
-}
 
 fn cstr(op: &'static str, path: &Path, s: &[u8]) -> Result<CString, SysError> {
     CString::new(s).map_err(|_| SysError::new(op, path, Errno::INVAL))
@@ -80,13 +76,7 @@ impl Kmod for LinuxSys {
     }
 
     fn read_module(&self, path: &Path) -> Result<Vec<u8>, SysError> {
-        std::fs::read(path).map_err(|e| {
-            SysError::new(
-                "read",
-                path,
-                Errno::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO)),
-            )
-        })
+        std::fs::read(path).map_err(io_err("read", path))
     }
 }
 

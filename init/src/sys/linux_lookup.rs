@@ -1,24 +1,15 @@
 //! [`Lookup`] on the real kernel, each a thin wrapper that names the operation and the
 //! path in its error.
 
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::FileType;
 use rustix::io::Errno;
 
-use super::linux::{io_errno, LinuxSys};
-use std::os::unix::ffi::OsStringExt;
-
+use super::linux::{err, io_err, LinuxSys};
+use super::linux_fs::node_kind;
 use super::{Entry, FsOps, Kind, Lookup, NodeKind, Stat, Version};
 use crate::error::SysError;
-
-fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
-    move |e| SysError::new(op, path, e)
-}
-
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SysError + 'a {
-    move |e| SysError::new(op, path, io_errno(&e))
-}
 
 impl Lookup for LinuxSys {
     // One implementation per syscall: lstat and readlink are FsOps's, given the
@@ -47,7 +38,7 @@ impl Lookup for LinuxSys {
     }
 
     fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
-        std::fs::canonicalize(path).map_err(|e| SysError::new("realpath", path, io_errno(&e)))
+        std::fs::canonicalize(path).map_err(io_err("realpath", path))
     }
 
     fn executable_in(&self, root: &Path, path: &Path) -> Result<bool, SysError> {
@@ -63,14 +54,9 @@ impl Lookup for LinuxSys {
 
     fn list(&self, path: &Path) -> Result<Vec<Entry>, SysError> {
         let entries = super::linux_fs::getdents(path).map_err(|e| SysError::new(e.op, path, e.errno))?;
-        let entry = |(name, ft)| {
-            let kind = match ft {
-                FileType::Directory => Kind::Dir,
-                FileType::RegularFile => Kind::File,
-                FileType::Symlink => Kind::Symlink,
-                _ => Kind::Other,
-            };
-            Entry { name, kind }
+        let entry = |(name, ft)| Entry {
+            name,
+            kind: Kind::from(node_kind(ft)),
         };
         Ok(entries.into_iter().map(entry).collect())
     }
@@ -91,7 +77,7 @@ impl Lookup for LinuxSys {
 
 /// `path` as it will resolve once `root` is `/`: follow symlinks (in every component)
 /// with absolute targets re-rooted. `None` for a loop or a dangling link.
-fn resolve_in(fs: &dyn FsOps, root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
+fn resolve_in(look: &dyn Lookup, root: &Path, path: &Path) -> Result<Option<PathBuf>, SysError> {
     let mut todo: Vec<std::ffi::OsString> = path.components().rev().filter_map(comp_name).collect();
     let mut cur = PathBuf::from("/");
     let mut hops = 0;
@@ -102,9 +88,8 @@ fn resolve_in(fs: &dyn FsOps, root: &Path, path: &Path) -> Result<Option<PathBuf
         }
         let next = cur.join(&name);
         let full = root.join(next.strip_prefix("/").unwrap_or(&next));
-        match fs.read_link(&full) {
+        match look.read_link(&full) {
             Ok(target) => {
-                let target = PathBuf::from(std::ffi::OsString::from_vec(target));
                 hops += 1;
                 if hops > 40 {
                     return Ok(None);
@@ -114,9 +99,9 @@ fn resolve_in(fs: &dyn FsOps, root: &Path, path: &Path) -> Result<Option<PathBuf
                 }
                 todo.extend(target.components().rev().filter_map(comp_name));
             }
-            Err(Errno::INVAL) => cur = next, // not a link
-            Err(Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(SysError::new("readlink", &full, e)),
+            Err(e) if e.errno == Errno::INVAL => cur = next, // not a link
+            Err(e) if e.errno == Errno::NOENT => return Ok(None),
+            Err(e) => return Err(e),
         }
     }
     Ok(Some(root.join(cur.strip_prefix("/").unwrap_or(&cur))))

@@ -10,18 +10,10 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-use super::linux::{cstring, LinuxSys};
+use super::linux::{cstring, err, last_errno, LinuxSys};
 use super::linux_children::{fork_claimed, reap, release};
 use super::{Power, Procs, Spawn, FOREVER};
 use crate::error::SysError;
-
-fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> SysError + 'a {
-    move |e| SysError::new(op, path, e)
-}
-
-fn last_errno() -> Errno {
-    Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
-}
 
 pub(super) fn stdio_open() -> bool {
     (0..3).all(|fd| {

@@ -107,16 +107,21 @@ pub struct Stat {
     pub bytes: u64,
 }
 
-impl From<&FileStat> for Stat {
-    fn from(st: &FileStat) -> Self {
-        let kind = match st.kind {
+impl From<NodeKind> for Kind {
+    fn from(kind: NodeKind) -> Self {
+        match kind {
             NodeKind::Dir => Kind::Dir,
             NodeKind::File => Kind::File,
             NodeKind::Symlink => Kind::Symlink,
-            _ => Kind::Other,
-        };
+            NodeKind::Fifo | NodeKind::CharDev | NodeKind::BlockDev | NodeKind::Socket => Kind::Other,
+        }
+    }
+}
+
+impl From<&FileStat> for Stat {
+    fn from(st: &FileStat) -> Self {
         Stat {
-            kind,
+            kind: st.kind.into(),
             mode: st.perm,
             dev: st.dev,
             bytes: st.allocated,
