@@ -18,7 +18,8 @@ mod error;
 mod file;
 mod footprint;
 mod meta;
-mod spec;
+// pub(crate): the debug overlay lists and lstats with the copy's error shape.
+pub(crate) mod spec;
 mod tree;
 
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+use crate::copy::spec::{list_dir, lstat};
 use crate::copy::CopyError;
 use crate::sys::{Errno, FsOps, Handle, Loc, Make, NodeKind, Open, Target};
 
@@ -38,7 +39,7 @@ pub fn copy_over(fs: &dyn FsOps, src: &Path, root: &Path) -> Result<OverlayStats
         root,
     };
     let mut stats = OverlayStats::default();
-    for name in sorted_names(fs, src)? {
+    for name in list_dir(fs, src)? {
         if name.to_string_lossy().starts_with('.') {
             continue; // the shell's `/debug/*` glob skipped them, the marker included
         }
@@ -61,7 +62,7 @@ fn at<'a>(dir: &'a Handle, name: &'a OsStr) -> Loc<'a> {
 impl NewRoot<'_> {
     fn copy_entry(&self, src: &Path, rel: &Path, stats: &mut OverlayStats) -> Result<(), CopyError> {
         let fs = self.fs;
-        let st = fs.lstat(src).map_err(|e| CopyError::new("lstat", src, e))?;
+        let st = lstat(fs, src)?;
         let shown = self.root.join(rel);
         let parent = match self.parent_dir(rel, &shown) {
             Err(e) if e.errno == Errno::XDEV => {
@@ -103,7 +104,7 @@ impl NewRoot<'_> {
                     Err(e) => return Err(CopyError::new("mkdir", &shown, e)),
                 }
                 stats.dirs += 1;
-                for child in sorted_names(fs, src)? {
+                for child in list_dir(fs, src)? {
                     self.copy_entry(&src.join(&child), &rel.join(&child), stats)?;
                 }
             }
@@ -202,11 +203,6 @@ fn remove_non_dir(fs: &dyn FsOps, parent: &Handle, name: &OsStr, shown: &Path) -
         Ok(()) | Err(Errno::NOENT) => Ok(()),
         Err(e) => Err(CopyError::new("unlink", shown, e)),
     }
-}
-
-fn sorted_names(fs: &dyn FsOps, dir: &Path) -> Result<Vec<OsString>, CopyError> {
-    // list_dir sorts bytewise, as the walk did.
-    fs.list_dir(dir).map_err(|e| CopyError::new(e.op, dir, e.errno))
 }
 
 // On the recorder's tree: each escape, each refusal, each failure.
