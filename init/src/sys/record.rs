@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rustix::io::Errno;
 
+use super::linux::LinuxSys;
 pub use super::record_call::Call;
 use super::record_fs::Tree;
 use super::record_kmod::RecordKmod;
@@ -196,31 +197,35 @@ impl Sys for RecordSys {
     }
     fn read(&self, path: &Path) -> Result<Vec<u8>, SysError> {
         self.call(Call::Read(path.into()))?;
-        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
+        if !self.on_host(path) {
             return Err(SysError::new("read", path, Errno::NOENT));
         }
-        std::fs::read(path).map_err(|e| SysError::new("read", path, super::linux::io_errno(&e)))
+        LinuxSys.read(path)
     }
     fn write(&self, path: &Path, data: &[u8], how: Write) -> Result<(), SysError> {
         let (path, len) = (path.to_path_buf(), data.len());
-        match how {
-            // Kept in `written` even when the write fails (a test reads what was tried).
-            Write::Create | Write::Replace => {
-                self.written.borrow_mut().push((path.clone(), data.to_vec()));
-                self.call(match how {
-                    Write::Create => Call::Write { path, len },
-                    _ => Call::Replace { path, len },
-                })
-            }
-            Write::Append => {
-                self.call(Call::Append {
-                    path: path.clone(),
-                    len,
-                })?;
-                self.dev.appended.borrow_mut().push((path, data.to_vec()));
-                Ok(())
-            }
+        let call = match how {
+            Write::Create => Call::Write {
+                path: path.clone(),
+                len,
+            },
+            Write::Replace => Call::Replace {
+                path: path.clone(),
+                len,
+            },
+            Write::Append => Call::Append {
+                path: path.clone(),
+                len,
+            },
+        };
+        if how == Write::Append {
+            self.call(call)?;
+            self.dev.appended.borrow_mut().push((path, data.to_vec()));
+            return Ok(());
         }
+        // Kept in `written` even when the write fails (a test reads what was tried).
+        self.written.borrow_mut().push((path, data.to_vec()));
+        self.call(call)
     }
     fn unlink(&self, path: &Path, dir: bool) -> Result<(), SysError> {
         self.call(Call::Unlink { path: path.into(), dir })?;

@@ -24,7 +24,8 @@ pub struct RecordDev {
 }
 
 impl RecordSys {
-    fn on_host(&self, path: &Path) -> bool {
+    /// Whether `path` is in a fixture tree on the host (`host_dirs`), answered for real.
+    pub(super) fn on_host(&self, path: &Path) -> bool {
         self.host_dirs.iter().any(|d| path.starts_with(d))
     }
 
@@ -62,17 +63,11 @@ impl Lookup for RecordSys {
         Ok(self.present.iter().any(|p| p == path) || self.tree.borrow().nodes.contains_key(path))
     }
     fn version(&self, path: &Path) -> Result<Version, SysError> {
-        use std::os::unix::fs::MetadataExt;
         self.call(Call::Version(path.into()))?;
-        if !self.host_dirs.iter().any(|d| path.starts_with(d)) {
+        if !self.on_host(path) {
             return Err(SysError::new("stat", path, Errno::NOENT));
         }
-        let m = std::fs::metadata(path).map_err(|e| SysError::new("stat", path, super::linux::io_errno(&e)))?;
-        Ok(Version {
-            size: m.len(),
-            mtime: m.mtime(),
-            mtime_nsec: m.mtime_nsec(),
-        })
+        LinuxSys.version(path)
     }
     fn realpath(&self, path: &Path) -> Result<PathBuf, SysError> {
         self.call(Call::Realpath(path.into()))?;
